@@ -1,0 +1,28 @@
+# Two entry points for a fresh clone: `make demo` and `make test` (see README.md).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint install system-deps
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) system-deps
+
+system-deps:
+	@sh scripts/system-deps.sh
+
+demo: install
+	$(VENV)/bin/idsvc demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check idsvc tests bench
+
+test: install
+	@sh scripts/ensure-postgres.sh
+	$(VENV)/bin/ruff check idsvc tests bench
+	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,69 @@
+"""create_app(): routers, error handlers and what the running app holds."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from idsvc.cards.api import router as cards_router
+from idsvc.centres.api import router as centres_router
+from idsvc.config import Settings, get_settings
+from idsvc.crypto.api import public_router as keys_public_router
+from idsvc.crypto.envelope import MasterKey, load_master_key
+from idsvc.db import make_engine, make_sessionmaker
+from idsvc.enrollment.api import router as enrollment_router
+from idsvc.enrollment.policy import load_policy
+from idsvc.errors import install_error_handlers
+from idsvc.runtime import Runtime
+from idsvc.staff.api import public_router as auth_public_router
+from idsvc.staff.api import router as staff_router
+from idsvc.staff.deps import current_staff
+
+log = logging.getLogger("idsvc")
+API_PREFIX = "/api/v1"
+
+
+def _install_fallback_handlers(app: FastAPI) -> None:
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity conflict: %s", type(exc.orig).__name__)
+        return JSONResponse({"error": "conflict",
+                             "message": "The change conflicts with another; try again."},
+                            status_code=409)
+
+    @app.exception_handler(OperationalError)
+    async def _unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", type(exc.orig).__name__)
+        return JSONResponse({"error": "database_unavailable",
+                             "message": "The database is unavailable; try again shortly."},
+                            status_code=503, headers={"Retry-After": "5"})
+
+
+def create_app(settings: Settings | None = None, *, master_key: MasterKey | None = None,
+               sessions: sessionmaker[Session] | None = None) -> FastAPI:
+    """Build the service; the policy and keys are checked here so a bad set-up fails at start."""
+    settings = settings or get_settings()
+    runtime = Runtime(
+        settings=settings,
+        master_key=master_key or load_master_key(keys_dir=settings.keys_dir,
+                                                 encoded=settings.data_key),
+        policy=load_policy(settings.policy_file),
+    )
+    app = FastAPI(title="idsvc", version="0.1.0",
+                  description="Municipal ID cards: enrollment, issuance and verification.")
+    app.state.runtime = runtime
+    app.state.sessionmaker = sessions or make_sessionmaker(make_engine(settings.database_url))
+    install_error_handlers(app)
+    _install_fallback_handlers(app)
+
+    app.include_router(keys_public_router)
+    app.include_router(auth_public_router, prefix=API_PREFIX)
+    staff_only = [Depends(current_staff)]
+    for router in (staff_router, centres_router, enrollment_router, cards_router):
+        app.include_router(router, prefix=API_PREFIX, dependencies=staff_only)
+    return app

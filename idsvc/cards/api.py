@@ -1,0 +1,110 @@
+"""Card routes: the staff view, the QR text and print files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from idsvc.cards import render, service
+from idsvc.cards.schemas import CardQR, CardStaffView
+from idsvc.db import SessionDep
+from idsvc.runtime import Runtime, RuntimeDep
+from idsvc.staff.deps import require
+from idsvc.staff.models import Staff
+from idsvc.staff.roles import Permission
+from idsvc.staff.service import actor_of
+
+router = APIRouter(tags=["cards"])
+CardReader = Annotated[Staff, Depends(require(Permission.READ_CARDS))]
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _open(
+    session: SessionDep, runtime: Runtime, staff: Staff, number: str, purpose: str
+) -> service.CardRecord:
+    return service.open_card(
+        session, number=number, keys=runtime.master_key, actor=actor_of(staff), purpose=purpose
+    )
+
+
+def _face(session: SessionDep, runtime: Runtime, staff: Staff, number: str) -> render.CardFace:
+    record = _open(session, runtime, staff, number, "print")
+    return service.card_face(
+        record, city_name=runtime.settings.city_name, return_address=runtime.settings.return_address
+    )
+
+
+@router.get("/cards/{card_number}")
+def read_card(
+    session: SessionDep, runtime: RuntimeDep, card_number: str, staff: CardReader
+) -> CardStaffView:
+    record = _open(session, runtime, staff, card_number, "read")
+    card, person = record.card, record.person
+    return CardStaffView(
+        card_number=card.number,
+        version=card.version,
+        state=card.state,
+        issued_at=card.issued_at,
+        expires_at=card.expires_on,
+        kid=card.kid,
+        qr_has_photo=card.qr_has_photo,
+        status_list=card.status_list_id,
+        status_index=card.status_idx,
+        full_name=person.full_name,
+        **person.model_dump(
+            include={
+                "given_name",
+                "middle_name",
+                "family_name",
+                "date_of_birth",
+                "gender",
+                "address",
+                "preferred_languages",
+                "emergency_contact",
+                "caretaker",
+                "veteran",
+                "organ_donor",
+            }
+        ),
+    )
+
+
+@router.get("/cards/{card_number}/qr")
+def card_qr(
+    session: SessionDep, runtime: RuntimeDep, card_number: str, staff: CardReader
+) -> CardQR:
+    record = _open(session, runtime, staff, card_number, "qr")
+    return CardQR(card_number=record.card.number, version=record.card.version, qr=record.qr_text)
+
+
+@router.get("/cards/{card_number}/front.png", response_class=Response)
+def card_front(
+    session: SessionDep, runtime: RuntimeDep, card_number: str, staff: CardReader
+) -> Response:
+    face = _face(session, runtime, staff, card_number)
+    return Response(
+        render.png_bytes(render.render_front(face)), media_type="image/png", headers=_NO_STORE
+    )
+
+
+@router.get("/cards/{card_number}/back.png", response_class=Response)
+def card_back(
+    session: SessionDep, runtime: RuntimeDep, card_number: str, staff: CardReader
+) -> Response:
+    face = _face(session, runtime, staff, card_number)
+    return Response(
+        render.png_bytes(render.render_back(face)), media_type="image/png", headers=_NO_STORE
+    )
+
+
+@router.get("/cards/{card_number}/card.pdf", response_class=Response)
+def card_pdf(
+    session: SessionDep, runtime: RuntimeDep, card_number: str, staff: CardReader
+) -> Response:
+    face = _face(session, runtime, staff, card_number)
+    headers = {
+        **_NO_STORE,
+        "Content-Disposition": f'inline; filename="card-{face.card_number}.pdf"',
+    }
+    return Response(render.card_pdf(face), media_type="application/pdf", headers=headers)

@@ -1,0 +1,34 @@
+"""Issued cards. A card number keeps its digits for life; each reissue is a new version."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from idsvc.db import UTCDateTime
+
+
+class Card(SQLModel, table=True):
+    __tablename__ = "cards"
+    __table_args__ = (
+        UniqueConstraint("number", "version", name="uq_cards_number_version"),
+        UniqueConstraint("status_list_id", "status_idx", name="uq_cards_status_slot"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    number: str = Field(max_length=12, index=True)
+    version: int
+    resident_id: str = Field(foreign_key="residents.id", index=True, max_length=32)
+    application_id: str | None = Field(default=None, foreign_key="applications.id", max_length=32)
+    state: str = Field(max_length=16, index=True)
+    issued_at: datetime = Field(sa_type=UTCDateTime)
+    expires_on: date | None = None
+    status_list_id: int = Field(foreign_key="status_lists.id")
+    status_idx: int
+    kid: str = Field(foreign_key="signing_keys.kid", max_length=64, index=True)
+    qr_has_photo: bool = True
+    credential: bytes = Field(description="The QR text, sealed under the resident's key.")
+    issued_by: str | None = Field(default=None, foreign_key="staff.id", max_length=32)
+    centre_id: int | None = Field(default=None, foreign_key="service_centres.id", index=True)

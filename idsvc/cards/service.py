@@ -1,0 +1,292 @@
+"""Card issuance and the staff view of a card.
+
+A credential is signed once, at issuance, and kept (sealed under the
+resident's key): the printed card, the QR endpoint and every re-render carry
+that same text. A new credential means a new card version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from idsvc.audit.service import Actor, record
+from idsvc.cards import credential, numbers
+from idsvc.cards.models import Card
+from idsvc.cards.qr import alphanumeric_capacity
+from idsvc.cards.render import CardFace
+from idsvc.cards.validity import expiry_date
+from idsvc.clock import utcnow
+from idsvc.crypto.envelope import MasterKey
+from idsvc.crypto.keyring import Signer
+from idsvc.enrollment.photo import qr_thumbnail
+from idsvc.enrollment.policy import Policy
+from idsvc.errors import Conflict, Invalid, NotFound
+from idsvc.languages import display_name
+from idsvc.residents import service as residents
+from idsvc.residents.models import Resident
+from idsvc.residents.schemas import AddressKind, PersonalData
+from idsvc.status.service import allocate_slot, status_uri
+
+CREDENTIAL_FIELD = "credential"
+# Below this many bytes a face thumbnail is no longer recognisable: leave it out.
+MIN_PHOTO_BYTES = 90
+
+
+class CardState:
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class IssueContext:
+    """What issuance needs beyond the resident: who, where, which keys, which rules."""
+
+    issuer: str
+    signer: Signer
+    keys: MasterKey
+    policy: Policy
+    status_list_size: int
+    qr_max_version: int
+    actor: Actor
+    issued_by: str | None
+    centre_id: int | None
+
+
+def _unused_number(session: Session) -> str:
+    for _ in range(20):
+        number = numbers.new_card_number()
+        if session.exec(select(Card.id).where(Card.number == number)).first() is None:
+            return number
+    raise Conflict("Could not draw a free card number; try again.", code="number_exhausted")
+
+
+def _subject(card_number: str, version: int, person: PersonalData) -> credential.CredentialSubject:
+    printed_address = (
+        None if person.address.kind == AddressKind.CARE_OF else person.address.one_line()
+    )
+    return credential.CredentialSubject(
+        card_number=card_number,
+        version=version,
+        full_name=person.full_name,
+        first_name=person.given_name,
+        last_name=person.family_name or None,
+        date_of_birth=person.date_of_birth,
+        gender=person.gender,
+        address=printed_address,
+        language=person.preferred_languages[0] if person.preferred_languages else None,
+        photo_webp=None,
+    )
+
+
+def _sign_to_fit(
+    subject: credential.CredentialSubject,
+    validity: credential.Validity,
+    signer: Signer,
+    portrait_jpeg: bytes,
+    capacity: int,
+) -> tuple[str, bool]:
+    """Sign with the largest face thumbnail that keeps the QR within `capacity` characters."""
+    bare = credential.encode(credential.cwt_claims(subject, validity), signer)
+    if len(bare) > capacity:
+        raise Invalid(
+            "The card's data does not fit in its QR code; shorten the address.",
+            code="credential_too_large",
+        )
+    budget = (capacity - len(bare)) * 2 // 3 - 12  # Base45: 3 characters per 2 bytes
+    while budget >= MIN_PHOTO_BYTES:
+        try:
+            thumbnail = qr_thumbnail(portrait_jpeg, max_bytes=budget)
+        except Invalid:
+            break
+        text = credential.encode(
+            credential.cwt_claims(replace(subject, photo_webp=thumbnail), validity), signer
+        )
+        if len(text) <= capacity:
+            return text, True
+        budget -= (len(text) - capacity) * 2 // 3 + 4
+    return bare, False
+
+
+def _expires_at(expires_on: date | None) -> datetime | None:
+    if expires_on is None:
+        return None
+    return datetime.combine(expires_on + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def next_version(session: Session, number: str) -> int:
+    latest = session.exec(select(func.max(Card.version)).where(Card.number == number)).one()
+    return (latest or 0) + 1
+
+
+def issue_card(
+    session: Session,
+    *,
+    resident: Resident,
+    application_id: str | None,
+    context: IssueContext,
+    number: str | None = None,
+) -> Card:
+    """Sign and store a new card (or a new version of `number`) for the resident."""
+    person = residents.read_personal_data(resident, context.keys)
+    portrait = residents.read_photo(resident, context.keys)
+    if portrait is None:
+        raise Invalid("The resident has no photo.", code="photo_required")
+    number = number or _unused_number(session)
+    version = next_version(session, number)
+    now = utcnow()
+    today = now.date()
+    age = person.age_on(today)
+    expires_on = expiry_date(
+        age=age,
+        issued_on=today,
+        rules=context.policy.validity,
+        minor_until=context.policy.age.caretaker_until,
+    )
+    slot = allocate_slot(session, size=context.status_list_size)
+    validity = credential.Validity(
+        issuer=context.issuer,
+        issued_at=now,
+        expires_at=_expires_at(expires_on),
+        status_uri=status_uri(context.issuer, slot.list_id),
+        status_idx=slot.idx,
+    )
+    text, has_photo = _sign_to_fit(
+        _subject(number, version, person),
+        validity,
+        context.signer,
+        portrait,
+        alphanumeric_capacity(context.qr_max_version),
+    )
+    card = Card(
+        id=uuid.uuid4().hex,
+        number=number,
+        version=version,
+        resident_id=resident.id,
+        application_id=application_id,
+        state=CardState.ACTIVE,
+        issued_at=now,
+        expires_on=expires_on,
+        status_list_id=slot.list_id,
+        status_idx=slot.idx,
+        kid=context.signer.kid,
+        qr_has_photo=has_photo,
+        credential=b"",
+        issued_by=context.issued_by,
+        centre_id=context.centre_id,
+    )
+    card.credential = residents.seal_for(
+        resident, context.keys, field=_credential_field(card), data=text.encode()
+    )
+    session.add(card)
+    session.flush()
+    record(
+        session,
+        actor=context.actor,
+        action="card.issue",
+        subject_type="card",
+        subject_id=card.id,
+        details={
+            "number": number,
+            "version": version,
+            "kid": context.signer.kid,
+            "qr_photo": has_photo,
+        },
+    )
+    return card
+
+
+def _credential_field(card: Card) -> str:
+    return f"card:{card.id}:{CREDENTIAL_FIELD}"
+
+
+def find_card(session: Session, number_text: str) -> Card:
+    """The newest version of a card, by its number as typed (spaces allowed)."""
+    number = numbers.normalise(number_text)
+    if number is None:
+        raise NotFound("That is not a valid card number.", code="card_not_found")
+    statement = select(Card).where(Card.number == number).order_by(Card.version.desc()).limit(1)  # type: ignore[attr-defined]
+    card = session.exec(statement).first()
+    if card is None:
+        raise NotFound("No card has that number.", code="card_not_found")
+    return card
+
+
+def credential_text(session: Session, card: Card, keys: MasterKey) -> str:
+    resident = residents.get_resident(session, card.resident_id)
+    return residents.open_for(
+        resident, keys, field=_credential_field(card), sealed=card.credential
+    ).decode("ascii")
+
+
+@dataclass(frozen=True)
+class CardRecord:
+    """A card with its holder's data, decrypted for a staff member who asked for it."""
+
+    card: Card
+    person: PersonalData
+    portrait_jpeg: bytes | None
+    qr_text: str
+
+
+def open_card(
+    session: Session, *, number: str, keys: MasterKey, actor: Actor, purpose: str
+) -> CardRecord:
+    """Read a card and its holder's record; every such staff read is audited."""
+    card = find_card(session, number)
+    resident = residents.get_resident(session, card.resident_id)
+    record(
+        session,
+        actor=actor,
+        action=f"card.{purpose}",
+        subject_type="card",
+        subject_id=card.id,
+        details={"number": card.number, "version": card.version},
+    )
+    return CardRecord(
+        card=card,
+        person=residents.read_personal_data(resident, keys),
+        portrait_jpeg=residents.read_photo(resident, keys),
+        qr_text=residents.open_for(
+            resident, keys, field=_credential_field(card), sealed=card.credential
+        ).decode("ascii"),
+    )
+
+
+def card_face(record_: CardRecord, *, city_name: str, return_address: str) -> CardFace:
+    """What the printer puts on the card, from the stored record."""
+    person, card = record_.person, record_.card
+    if record_.portrait_jpeg is None:
+        raise Invalid("The card's holder has no photo.", code="photo_required")
+    contact = person.emergency_contact
+    return CardFace(
+        city_name=city_name,
+        card_number=numbers.display(card.number),
+        version=card.version,
+        full_name=person.full_name,
+        date_of_birth=person.date_of_birth,
+        gender=None if person.gender == "U" else person.gender,
+        issued_on=card.issued_at.date(),
+        expires_on=card.expires_on,
+        photo_jpeg=record_.portrait_jpeg,
+        veteran=person.veteran,
+        organ_donor=person.organ_donor,
+        emergency_contact=contact.one_line() if contact else None,
+        languages=tuple(display_name(code) for code in person.preferred_languages),
+        qr_text=record_.qr_text,
+        return_to=return_address,
+    )
+
+
+def card_numbers_of(session: Session, resident_id: str) -> list[str]:
+    statement = select(Card.number).where(Card.resident_id == resident_id).distinct()
+    return list(session.exec(statement))
+
+
+def card_number_for_application(session: Session, application_id: str) -> str | None:
+    return session.exec(select(Card.number).where(Card.application_id == application_id)).first()

@@ -1,0 +1,36 @@
+"""Settings, read once from `IDSVC_*` environment variables or a `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change; defaults run a local demo on SQLite."""
+
+    model_config = SettingsConfigDict(env_prefix="IDSVC_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./var/idsvc.db"
+    keys_dir: Path = Path("./keys")
+    data_key: str | None = Field(
+        default=None,
+        description="Base64 data-encryption master key; when unset it is read from keys_dir.",
+    )
+    issuer: str = "http://127.0.0.1:8000"
+    city_name: str = "City of Riverton"
+    return_address: str = "Riverton ID Office\n100 Main Street\nRiverton, RV 10001"
+    policy_file: Path | None = None
+    session_hours: float = Field(default=8.0, gt=0, description="Staff token lifetime.")
+    cookie_secure: bool = True
+    photo_max_bytes: int = 10 * 1024 * 1024
+    qr_max_version: int = Field(default=20, ge=1, le=40)
+    status_list_size: int = Field(default=131_072, ge=131_072)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,18 @@
+"""Published verification keys (public)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from idsvc.crypto.keyring import jwks
+from idsvc.db import SessionDep
+
+public_router = APIRouter(tags=["keys"])
+
+
+@public_router.get("/.well-known/jwks.json")
+def published_keys(session: SessionDep, response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return jwks(session)

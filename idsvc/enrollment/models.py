@@ -1,0 +1,41 @@
+"""Applications for a card and the documents the clerk examined for them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from idsvc.db import UTCDateTime
+
+
+class Application(SQLModel, table=True):
+    __tablename__ = "applications"
+
+    id: str = Field(primary_key=True, max_length=32)
+    resident_id: str = Field(foreign_key="residents.id", index=True, max_length=32)
+    centre_id: int | None = Field(default=None, foreign_key="service_centres.id", index=True)
+    status: str = Field(max_length=16, index=True)
+    possible_duplicate_of: str | None = Field(default=None, foreign_key="residents.id",
+                                              max_length=32)
+    duplicate_override: bool = False
+    created_by: str = Field(foreign_key="staff.id", max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    decided_by: str | None = Field(default=None, foreign_key="staff.id", max_length=32)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_note: bytes | None = Field(
+        default=None, description="Rejection reason or override note, sealed: it may name people.")
+
+
+class DocumentCheck(SQLModel, table=True):
+    """A document the clerk looked at: its type only, never a copy or its number."""
+
+    __tablename__ = "document_checks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: str = Field(foreign_key="applications.id", index=True, max_length=32)
+    document_type: str = Field(max_length=40)
+    category: str = Field(max_length=16)
+    points: int
+    checked_by: str = Field(foreign_key="staff.id", max_length=32)
+    checked_at: datetime = Field(sa_type=UTCDateTime)

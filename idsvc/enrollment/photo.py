@@ -1,0 +1,246 @@
+"""Photo intake for enrollment: turn an untrusted upload into a clean card portrait.
+
+Uploads come from phones, scanners and webcams, so they arrive rotated, tagged with
+GPS positions, colour-managed, sometimes transparent and sometimes hostile. Everything
+the card printer and the QR credential need is derived here, once, from the decoded
+pixels; nothing of the original file (metadata, profile, container) survives.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from PIL import Image, ImageCms, ImageOps, features
+
+from idsvc.errors import Invalid
+
+PORTRAIT_SIZE = (600, 800)  # width, height: the card's 3:4 photo box at print resolution
+
+# Only these parsers ever see the upload: the format is decided by Pillow sniffing the
+# content, and every other plugin (TIFF, PSD, EPS, ...) stays out of reach of attackers.
+_ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+# Phones write "Ultra HDR" and depth photos as JPEGs with extra MPF images (gain map,
+# preview); Pillow reports them as MPO. Frame 0 is the photo itself, not an animation.
+_MULTI_PICTURE_JPEG = "MPO"
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+_FACE_CENTRE = 0.45  # faces sit in the upper part of a portrait: keep that part when cropping
+_WHITE = (255, 255, 255, 255)
+_PORTRAIT_QUALITY = 90
+# (size, quality) from best to worst. Quality goes first, down to 20 where a face still
+# reads; below that a smaller face looks better, until only the smallest size is left.
+_THUMB_STEPS = (
+    *(
+        (size, quality)
+        for size in ((48, 64), (42, 56), (36, 48), (30, 40), (24, 32))
+        for quality in (50, 40, 30, 20)
+    ),
+    ((24, 32), 10),
+    ((24, 32), 5),
+)
+_SRGB = ImageCms.createProfile("sRGB") if features.check("littlecms2") else None
+
+
+@dataclass(frozen=True)
+class PhotoLimits:
+    """What an upload may be: defaults take any phone photo, refuse bombs and tiny images."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 40_000_000  # decompression-bomb guard, checked BEFORE decoding pixels
+    min_width: int = 300
+    min_height: int = 400
+
+
+def normalise_portrait(data: bytes, limits: PhotoLimits = PhotoLimits()) -> bytes:
+    """Validate an uploaded photo and return a clean portrait JPEG of PORTRAIT_SIZE.
+
+    The result is upright, sRGB, opaque, cropped to the card's 3:4 box around where the
+    face usually is, and carries no metadata, so it is safe to print and to store.
+    """
+    _check_byte_size(data, limits)
+    _check_webp_canvas(data, limits)
+    with _refusing_bad_images(), Image.open(io.BytesIO(data), formats=_ACCEPTED_FORMATS) as img:
+        _check_header(img, limits)
+        icc_profile = img.info.get("icc_profile")
+        upright = _decode_upright(img, limits)
+    _check_min_size(upright, limits)
+    rgb = _flatten(_to_srgb(upright, icc_profile))
+    portrait = rgb.resize(
+        PORTRAIT_SIZE, Image.Resampling.LANCZOS, box=_crop_box(rgb.size), reducing_gap=3.0
+    )
+    return _encode(portrait, "JPEG", quality=_PORTRAIT_QUALITY, optimize=True)
+
+
+def qr_thumbnail(portrait_jpeg: bytes, max_bytes: int) -> bytes:
+    """A tiny WebP face thumbnail for the QR credential, at most max_bytes.
+
+    The QR code has a fixed byte budget, so quality is given up before size: a slightly
+    blockier face is still recognisable, a smaller one soon is not. Grey spends no bytes on
+    colour, and the fixed ladder of attempts makes the result the same on every run.
+    """
+    with _refusing_bad_images(), Image.open(io.BytesIO(portrait_jpeg), formats=("JPEG",)) as img:
+        grey = img.convert("L")
+    for size, quality in _THUMB_STEPS:
+        small = grey.resize(size, Image.Resampling.LANCZOS)
+        webp = _encode(small, "WEBP", quality=quality, method=6)
+        if len(webp) <= max_bytes:
+            return webp
+    raise Invalid(
+        f"The photo cannot be made into a QR thumbnail of {max_bytes} bytes or less.",
+        code="photo_thumbnail",
+    )
+
+
+def _check_byte_size(data: bytes, limits: PhotoLimits) -> None:
+    """Refuse by length first: it costs nothing and bounds all the work that follows."""
+    if not data:
+        raise Invalid("The photo file is empty.", code="photo_unreadable")
+    if len(data) > limits.max_bytes:
+        raise Invalid(
+            f"The photo file is too large: at most {limits.max_bytes / 1_048_576:.3g} MB.",
+            code="photo_too_large",
+            max_bytes=limits.max_bytes,
+        )
+
+
+@contextmanager
+def _refusing_bad_images() -> Iterator[None]:
+    """Turn every way Pillow can fail on a hostile or broken file into a 422, never a 500."""
+    try:
+        yield
+    except Image.UnidentifiedImageError as exc:
+        raise Invalid(
+            "The photo must be a JPEG, PNG or WebP image.", code="photo_unsupported"
+        ) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_many_pixels() from exc
+    except _DECODE_ERRORS as exc:
+        raise Invalid(
+            "The photo file is damaged or incomplete and cannot be read.",
+            code="photo_unreadable",
+        ) from exc
+
+
+def _check_webp_canvas(data: bytes, limits: PhotoLimits) -> None:
+    """Read a WebP canvas size ourselves: Pillow's WebP decoder allocates the canvas on open.
+
+    JPEG and PNG headers are read without allocating pixels, but opening a WebP creates
+    libwebp's decoder with its full canvas, guarded only by Pillow's global bomb limit.
+    """
+    size = _webp_canvas_size(data)
+    if size is not None and size[0] * size[1] > limits.max_pixels:
+        raise _too_many_pixels()
+
+
+def _webp_canvas_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height declared by a WebP header (simple lossy, lossless or extended)."""
+    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        return _le(data, 24, 3) + 1, _le(data, 27, 3) + 1
+    if chunk == b"VP8L":
+        bits = _le(data, 21, 4)
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 ":
+        return _le(data, 26, 2) & 0x3FFF, _le(data, 28, 2) & 0x3FFF
+    return None
+
+
+def _le(data: bytes, offset: int, length: int) -> int:
+    return int.from_bytes(data[offset : offset + length], "little")
+
+
+def _too_many_pixels() -> Invalid:
+    return Invalid("The photo has too many pixels.", code="photo_too_many_pixels")
+
+
+def _check_header(img: Image.Image, limits: PhotoLimits) -> None:
+    """Refuse what the header already gives away, before any pixel memory is allocated."""
+    width, height = img.size
+    if width * height > limits.max_pixels:
+        raise _too_many_pixels()
+    if img.format != _MULTI_PICTURE_JPEG and getattr(img, "n_frames", 1) > 1:
+        raise Invalid("Animated images cannot be used as a photo.", code="photo_animated")
+
+
+def _decode_upright(img: Image.Image, limits: PhotoLimits) -> Image.Image:
+    """Decode the pixels and turn them the way the camera meant them to be seen.
+
+    Big JPEGs are decoded at a reduced DCT scale: never below what the card or the
+    minimum-size rule needs, but far less memory and time for a 40 MP phone photo.
+    """
+    needed = max(*PORTRAIT_SIZE, limits.min_width, limits.min_height)
+    img.draft(None, (needed, needed))
+    img.load()
+    ImageOps.exif_transpose(img, in_place=True)
+    return img
+
+
+def _check_min_size(img: Image.Image, limits: PhotoLimits) -> None:
+    """Refuse photos too small to print a recognisable face, measured upright."""
+    width, height = img.size
+    if width < limits.min_width or height < limits.min_height:
+        raise Invalid(
+            f"The photo is too small: at least {limits.min_width}x{limits.min_height} "
+            f"pixels are needed, this one is {width}x{height}.",
+            code="photo_too_small",
+        )
+
+
+def _to_srgb(img: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """Bring colour-managed photos (wide-gamut phones, CMYK scans) into sRGB.
+
+    The profile itself is never kept, so without this conversion such photos would print
+    with shifted colours. A profile that cannot be applied is simply dropped.
+    """
+    if not icc_profile or _SRGB is None or img.mode not in ("RGB", "RGBA", "L", "CMYK"):
+        return img
+    output_mode = "RGBA" if img.mode == "RGBA" else "RGB"
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        converted = ImageCms.profileToProfile(img, source, _SRGB, outputMode=output_mode)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return img
+    return converted or img
+
+
+def _flatten(img: Image.Image) -> Image.Image:
+    """Opaque 8-bit RGB: transparency goes onto white, the card's photo background."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L"):
+        # 16-bit greyscale PNG: scale down instead of letting conversion clip it to white.
+        img = img.convert("I").point(lambda value: value / 256).convert("L")
+    if not img.has_transparency_data:
+        return img if img.mode == "RGB" else img.convert("RGB")
+    background = Image.new("RGBA", img.size, _WHITE)
+    return Image.alpha_composite(background, img.convert("RGBA")).convert("RGB")
+
+
+def _crop_box(size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The largest 3:4 window: centred horizontally, around the face height vertically."""
+    width, height = size
+    box_width, box_height = PORTRAIT_SIZE
+    if width * box_height > height * box_width:
+        crop_width = round(height * box_width / box_height)
+        left = (width - crop_width) // 2
+        return left, 0, left + crop_width, height
+    crop_height = round(width * box_height / box_width)
+    top = round(height * _FACE_CENTRE - crop_height / 2)
+    top = min(max(top, 0), height - crop_height)
+    return 0, top, width, top + crop_height
+
+
+def _encode(img: Image.Image, image_format: str, **options: int | bool) -> bytes:
+    """Encode a fresh copy of the pixels, so no EXIF, XMP, ICC or comment can tag along.
+
+    Pillow's encoders fall back to the source image's `info` for some metadata, so
+    passing `exif=b""` alone is not enough; a new image has an empty `info`.
+    """
+    clean = Image.new(img.mode, img.size)
+    clean.paste(img)
+    out = io.BytesIO()
+    clean.save(out, image_format, exif=b"", **options)
+    return out.getvalue()

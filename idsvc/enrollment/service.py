@@ -1,0 +1,240 @@
+"""Enrollment: take an application, examine documents, photograph, approve or reject."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+
+from sqlmodel import Session, select
+
+from idsvc.audit.service import record
+from idsvc.cards import service as cards
+from idsvc.clock import utcnow
+from idsvc.crypto.envelope import MasterKey
+from idsvc.enrollment.models import Application, DocumentCheck
+from idsvc.enrollment.photo import PhotoLimits, normalise_portrait
+from idsvc.enrollment.policy import DocumentType, Policy
+from idsvc.enrollment.rules import Missing, missing_requirements, tally
+from idsvc.enrollment.schemas import ApplicationCreate
+from idsvc.errors import Conflict, Forbidden, Invalid, NotFound
+from idsvc.residents import service as residents
+from idsvc.residents.schemas import PersonalData
+from idsvc.staff.models import Staff
+from idsvc.staff.roles import Permission, can
+from idsvc.staff.service import actor_of
+
+
+class ApplicationStatus:
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    resident_id: str
+    card_numbers: list[str]
+    pending_application_ids: list[str]
+
+
+@dataclass(frozen=True)
+class ApplicationState:
+    """An application as the clerk sees it: decrypted details and what is still missing."""
+
+    application: Application
+    person: PersonalData
+    documents: list[DocumentCheck]
+    has_photo: bool
+    duplicate: Duplicate | None
+    missing: list[Missing]
+    card_number: str | None
+
+
+def _pending_ids(session: Session, resident_id: str) -> list[str]:
+    statement = select(Application.id).where(Application.resident_id == resident_id,
+                                             Application.status == ApplicationStatus.PENDING)
+    return list(session.exec(statement))
+
+
+def find_duplicate(session: Session, *, resident_id: str, match_key: str) -> Duplicate | None:
+    """Another person with the same normalised name and birth date who holds or seeks a card."""
+    for other in residents.residents_matching(session, match_key=match_key,
+                                              exclude_id=resident_id):
+        duplicate = Duplicate(other.id, cards.card_numbers_of(session, other.id),
+                              _pending_ids(session, other.id))
+        if duplicate.card_numbers or duplicate.pending_application_ids:
+            return duplicate
+    return None
+
+
+def create_application(session: Session, *, data: ApplicationCreate, staff: Staff,
+                       keys: MasterKey) -> Application:
+    person = PersonalData.model_validate(data.model_dump(exclude={"centre_id"}))
+    resident = residents.create_resident(session, data=person, keys=keys)
+    duplicate = find_duplicate(session, resident_id=resident.id, match_key=resident.match_key)
+    application = Application(
+        id=uuid.uuid4().hex, resident_id=resident.id,
+        centre_id=data.centre_id if data.centre_id is not None else staff.centre_id,
+        status=ApplicationStatus.PENDING,
+        possible_duplicate_of=duplicate.resident_id if duplicate else None,
+        created_by=staff.id, created_at=utcnow())
+    session.add(application)
+    session.flush()
+    record(session, actor=actor_of(staff), action="application.create",
+           subject_type="application", subject_id=application.id,
+           details={"resident_id": resident.id, "possible_duplicate": duplicate is not None})
+    return application
+
+
+def get_application(session: Session, application_id: str) -> Application:
+    application = session.get(Application, application_id)
+    if application is None:
+        raise NotFound("No such application.", code="application_not_found")
+    return application
+
+
+def _require_pending(application: Application) -> None:
+    if application.status != ApplicationStatus.PENDING:
+        raise Conflict(f"The application is already {application.status}.",
+                       code="application_closed")
+
+
+def _documents(session: Session, application_id: str) -> list[DocumentCheck]:
+    statement = (select(DocumentCheck).where(DocumentCheck.application_id == application_id)
+                 .order_by(DocumentCheck.id))  # type: ignore[arg-type]
+    return list(session.exec(statement))
+
+
+def _document_types(policy: Policy, checks: list[DocumentCheck]) -> list[DocumentType]:
+    """The policy's view of the recorded checks (points as recorded at the desk)."""
+    found = []
+    for check in checks:
+        known = policy.document(check.document_type)
+        if known is not None:
+            found.append(known.model_copy(update={"points": check.points}))
+    return found
+
+
+def record_document(session: Session, *, application: Application, document_type: str,
+                    staff: Staff, policy: Policy) -> DocumentCheck:
+    _require_pending(application)
+    kind = policy.document(document_type)
+    if kind is None:
+        raise Invalid(f"Unknown document type {document_type!r}; see GET /api/v1/policy/"
+                      "documents.", code="unknown_document_type")
+    if any(c.document_type == document_type for c in _documents(session, application.id)):
+        raise Conflict("This document type is already recorded for the application.",
+                       code="document_already_recorded")
+    check = DocumentCheck(application_id=application.id, document_type=kind.code,
+                          category=kind.category, points=kind.points, checked_by=staff.id,
+                          checked_at=utcnow())
+    session.add(check)
+    session.flush()
+    record(session, actor=actor_of(staff), action="application.document",
+           subject_type="application", subject_id=application.id,
+           details={"document_type": kind.code, "points": kind.points})
+    return check
+
+
+def remove_document(session: Session, *, application: Application, check_id: int,
+                    staff: Staff) -> None:
+    _require_pending(application)
+    check = session.get(DocumentCheck, check_id)
+    if check is None or check.application_id != application.id:
+        raise NotFound("No such document check on this application.", code="document_not_found")
+    session.delete(check)
+    session.flush()
+    record(session, actor=actor_of(staff), action="application.document_remove",
+           subject_type="application", subject_id=application.id,
+           details={"document_type": check.document_type})
+
+
+def store_photo(session: Session, *, application: Application, upload: bytes, staff: Staff,
+                keys: MasterKey, limits: PhotoLimits) -> None:
+    _require_pending(application)
+    portrait = normalise_portrait(upload, limits)
+    resident = residents.get_resident(session, application.resident_id)
+    residents.set_photo(resident, portrait_jpeg=portrait, keys=keys)
+    session.add(resident)
+    session.flush()
+    record(session, actor=actor_of(staff), action="application.photo",
+           subject_type="application", subject_id=application.id)
+
+
+def application_state(session: Session, *, application: Application, keys: MasterKey,
+                      policy: Policy, staff: Staff, audit: bool = True) -> ApplicationState:
+    """Decrypt the application for a clerk and list what still blocks approval."""
+    resident = residents.get_resident(session, application.resident_id)
+    person = residents.read_personal_data(resident, keys)
+    checks = _documents(session, application.id)
+    duplicate = None
+    if application.status == ApplicationStatus.PENDING:
+        duplicate = find_duplicate(session, resident_id=resident.id,
+                                   match_key=resident.match_key)
+    missing = missing_requirements(person=person, documents=_document_types(policy, checks),
+                                   has_photo=resident.photo is not None, policy=policy,
+                                   today=utcnow().date())
+    if duplicate is not None and not application.duplicate_override:
+        missing.append(Missing("possible_duplicate",
+                               "Another resident with the same name and date of birth holds "
+                               "or has applied for a card; check it is not the same person."))
+    card_number = cards.card_number_for_application(session, application.id)
+    if audit:
+        record(session, actor=actor_of(staff), action="application.read",
+               subject_type="application", subject_id=application.id)
+    return ApplicationState(application, person, checks, resident.photo is not None, duplicate,
+                            [] if application.status != ApplicationStatus.PENDING else missing,
+                            card_number)
+
+
+def points_of(policy: Policy, state: ApplicationState) -> dict[str, int]:
+    points = tally(_document_types(policy, state.documents))
+    return {"total": points.total, "identity": points.identity, "residency": points.residency}
+
+
+def approve(session: Session, *, application: Application, staff: Staff,
+            override_duplicate: bool, note: str | None,
+            context: cards.IssueContext) -> cards.Card:
+    """Issue the card if every rule holds; otherwise refuse with every missing requirement."""
+    _require_pending(application)
+    if override_duplicate:
+        if not can(staff.role, Permission.OVERRIDE_DUPLICATE):
+            raise Forbidden("Only a supervisor may approve despite a duplicate warning.",
+                            code="override_not_allowed")
+        if not note:
+            raise Invalid("Say why the warning does not apply in `note`.", code="note_required")
+        application.duplicate_override = True
+    state = application_state(session, application=application, keys=context.keys,
+                              policy=context.policy, staff=staff, audit=False)
+    if state.missing:
+        raise Invalid("The application does not meet every requirement yet.",
+                      code="requirements_not_met",
+                      missing=[{"code": m.code, "message": m.message} for m in state.missing])
+    resident = residents.get_resident(session, application.resident_id)
+    application.status = ApplicationStatus.APPROVED
+    application.decided_by, application.decided_at = staff.id, utcnow()
+    if note:
+        application.decision_note = residents.seal_for(
+            resident, context.keys, field=f"application:{application.id}:note",
+            data=note.encode())
+    session.add(application)
+    record(session, actor=actor_of(staff), action="application.approve",
+           subject_type="application", subject_id=application.id,
+           details={"override_duplicate": application.duplicate_override})
+    return cards.issue_card(session, resident=resident, application_id=application.id,
+                            context=replace(context, centre_id=application.centre_id))
+
+
+def reject(session: Session, *, application: Application, staff: Staff, reason: str,
+           keys: MasterKey) -> Application:
+    _require_pending(application)
+    resident = residents.get_resident(session, application.resident_id)
+    application.status = ApplicationStatus.REJECTED
+    application.decided_by, application.decided_at = staff.id, utcnow()
+    application.decision_note = residents.seal_for(
+        resident, keys, field=f"application:{application.id}:note", data=reason.encode())
+    session.add(application)
+    session.flush()
+    record(session, actor=actor_of(staff), action="application.reject",
+           subject_type="application", subject_id=application.id)
+    return application

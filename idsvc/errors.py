@@ -1,0 +1,100 @@
+"""Domain errors and the one place that turns them into HTTP responses.
+
+Services raise these instead of HTTPException so that rules stay free of
+HTTP and the API and the pages render the same failure the same way:
+JSON `{"error": code, "message": text, ...}` with the right 4xx status.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class DomainError(Exception):
+    """A refusal that the caller can act on; never a bug."""
+
+    status_code: ClassVar[int] = 400
+    default_code: ClassVar[str] = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code or self.default_code
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.details}
+
+
+class Invalid(DomainError):
+    status_code = 422
+    default_code = "invalid"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    default_code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    default_code = "conflict"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    default_code = "not_authenticated"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    default_code = "forbidden"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    default_code = "too_large"
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Describe bad fields without echoing their values: they may be personal data."""
+    return [
+        {"loc": [str(part) for part in err.get("loc", ())], "type": err.get("type"),
+         "msg": err.get("msg")}
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every failure as `{"error", "message"}` with a 4xx, never a stack trace."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = _validation_errors(exc)
+        unknown = [".".join(f["loc"][1:]) for f in fields if f["type"] == "extra_forbidden"]
+        if unknown:
+            body = {"error": "unknown_field",
+                    "message": "These fields are not accepted: " + ", ".join(unknown),
+                    "fields": fields}
+        else:
+            body = {"error": "validation_failed", "message": "The request is not valid.",
+                    "fields": fields}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated",
+                 403: "forbidden", 413: "too_large"}
+        code = codes.get(exc.status_code, "http_error")
+        return JSONResponse({"error": code, "message": str(exc.detail)},
+                            status_code=exc.status_code, headers=exc.headers)

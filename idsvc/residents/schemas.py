@@ -1,0 +1,141 @@
+"""What idsvc knows about a person, and nothing more.
+
+There is deliberately no field for immigration status, citizenship,
+nationality, country of birth, visa or social security number, and every
+model forbids unknown fields, so such data is refused rather than stored.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from idsvc.languages import LANGUAGES
+
+
+def _clean_text(value: str) -> str:
+    """Normalise to NFC, refuse control characters, fold runs of spaces."""
+    value = unicodedata.normalize("NFC", value)
+    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\u200c\u200d" for ch in value):
+        raise ValueError("must not contain control characters")
+    return re.sub(r"\s+", " ", value).strip()
+
+
+Text = Annotated[str, AfterValidator(_clean_text)]
+Name = Annotated[str, Field(max_length=100), AfterValidator(_clean_text)]
+Phone = Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 ().-]{5,31}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Gender(StrEnum):
+    FEMALE = "F"
+    MALE = "M"
+    X = "X"
+    NOT_SHOWN = "U"
+
+
+class NameOrder(StrEnum):
+    GIVEN_FIRST = "given_first"
+    FAMILY_FIRST = "family_first"
+
+
+class AddressKind(StrEnum):
+    STREET = "street"
+    CARE_OF = "care_of"  # shelter or service provider: never printed, never in the QR
+
+
+class Address(Strict):
+    kind: AddressKind = AddressKind.STREET
+    care_of: Annotated[Text, Field(max_length=200)] | None = Field(
+        default=None, description="Shelter or provider name, for care-of addresses.")
+    line1: Annotated[Text, Field(min_length=1, max_length=200)]
+    line2: Annotated[Text, Field(max_length=200)] | None = None
+    city: Annotated[Text, Field(min_length=1, max_length=100)]
+    postal_code: Annotated[str, Field(min_length=3, max_length=12,
+                                      pattern=r"^[A-Za-z0-9 -]+$")]
+
+    def one_line(self) -> str:
+        parts = [self.line1, self.line2, f"{self.city} {self.postal_code}"]
+        return ", ".join(p for p in parts if p)
+
+
+class EmergencyContact(Strict):
+    name: Name = Field(min_length=1)
+    relationship: Annotated[Text, Field(max_length=50)] | None = None
+    phone: Phone
+
+    def one_line(self) -> str:
+        relation = f" ({self.relationship})" if self.relationship else ""
+        return f"{self.name}{relation} {self.phone}"
+
+
+class Caretaker(Strict):
+    """The adult who enrolls a child aged 10 to 13, identified by a card or a checked document."""
+
+    name: Name = Field(min_length=1)
+    relationship: Annotated[Text, Field(min_length=1, max_length=50)]
+    card_number: Annotated[str, Field(pattern=r"^[0-9 ]{12,15}$")] | None = None
+    document_type: Annotated[str, Field(max_length=40)] | None = None
+
+
+class Contact(Strict):
+    email: Annotated[str, Field(max_length=254,
+                                pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    phone: Phone | None = None
+
+
+class PersonalData(Strict):
+    """The sealed part of a resident's record."""
+
+    given_name: Name = Field(min_length=1)
+    middle_name: Name | None = None
+    family_name: Name = Field(default="", description="Empty for people with one name.")
+    name_order: NameOrder = NameOrder.GIVEN_FIRST
+    date_of_birth: date
+    gender: Gender = Gender.NOT_SHOWN
+    address: Address
+    preferred_languages: list[str] = Field(default_factory=list, max_length=2)
+    emergency_contact: EmergencyContact | None = None
+    veteran: bool = False
+    organ_donor: bool = False
+    caretaker: Caretaker | None = None
+    contact: Contact | None = None
+
+    @field_validator("preferred_languages")
+    @classmethod
+    def _known_languages(cls, codes: list[str]) -> list[str]:
+        unknown = [c for c in codes if c not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown language codes {unknown}; use ISO 639-3 codes such as "
+                             "'eng', 'spa', 'ase'")
+        if len(set(codes)) != len(codes):
+            raise ValueError("languages must not repeat")
+        return codes
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _plausible_birth_date(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("date of birth is in the future")
+        if value.year < date.today().year - 130:
+            raise ValueError("date of birth is too far in the past")
+        return value
+
+    @property
+    def full_name(self) -> str:
+        given = " ".join(p for p in (self.given_name, self.middle_name) if p)
+        parts = ([self.family_name, given] if self.name_order == NameOrder.FAMILY_FIRST
+                 else [given, self.family_name])
+        return " ".join(p for p in parts if p)
+
+    def age_on(self, day: date) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))

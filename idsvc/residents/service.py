@@ -1,0 +1,84 @@
+"""Resident records: create, read and change, always through the resident's data key."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session, select
+
+from idsvc.clock import utcnow
+from idsvc.crypto.blind_index import person_match_key
+from idsvc.crypto.envelope import MasterKey, open_sealed, seal
+from idsvc.errors import NotFound
+from idsvc.residents.models import Resident
+from idsvc.residents.schemas import PersonalData
+
+
+def match_key_for(keys: MasterKey, data: PersonalData) -> str:
+    return person_match_key(keys.blind_index_key, given_name=data.given_name,
+                            family_name=data.family_name, date_of_birth=data.date_of_birth)
+
+
+def _aad(resident_id: str, field: str) -> bytes:
+    return f"resident:{resident_id}:{field}".encode()
+
+
+def create_resident(session: Session, *, data: PersonalData, keys: MasterKey) -> Resident:
+    resident_id = uuid.uuid4().hex
+    data_key, wrapped = keys.new_data_key(owner=resident_id)
+    now = utcnow()
+    resident = Resident(
+        id=resident_id, match_key=match_key_for(keys, data), wrapped_key=wrapped,
+        personal_data=seal(data_key, data.model_dump_json().encode(),
+                           aad=_aad(resident_id, "personal_data")),
+        created_at=now, updated_at=now,
+    )
+    session.add(resident)
+    session.flush()
+    return resident
+
+
+def get_resident(session: Session, resident_id: str) -> Resident:
+    resident = session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFound("No such resident.", code="resident_not_found")
+    return resident
+
+
+def data_key_of(resident: Resident, keys: MasterKey) -> bytes:
+    return keys.unwrap(resident.wrapped_key, owner=resident.id)
+
+
+def read_personal_data(resident: Resident, keys: MasterKey) -> PersonalData:
+    plain = open_sealed(data_key_of(resident, keys), resident.personal_data,
+                        aad=_aad(resident.id, "personal_data"))
+    return PersonalData.model_validate_json(plain)
+
+
+def set_photo(resident: Resident, *, portrait_jpeg: bytes, keys: MasterKey) -> None:
+    resident.photo = seal(data_key_of(resident, keys), portrait_jpeg,
+                          aad=_aad(resident.id, "photo"))
+    resident.updated_at = utcnow()
+
+
+def read_photo(resident: Resident, keys: MasterKey) -> bytes | None:
+    if resident.photo is None:
+        return None
+    return open_sealed(data_key_of(resident, keys), resident.photo, aad=_aad(resident.id, "photo"))
+
+
+def seal_for(resident: Resident, keys: MasterKey, *, field: str, data: bytes) -> bytes:
+    """Seal another record's field (a card's credential, a note) under this resident's key."""
+    return seal(data_key_of(resident, keys), data, aad=_aad(resident.id, field))
+
+
+def open_for(resident: Resident, keys: MasterKey, *, field: str, sealed: bytes) -> bytes:
+    return open_sealed(data_key_of(resident, keys), sealed, aad=_aad(resident.id, field))
+
+
+def residents_matching(session: Session, *, match_key: str,
+                       exclude_id: str | None = None) -> list[Resident]:
+    statement = select(Resident).where(Resident.match_key == match_key)
+    if exclude_id is not None:
+        statement = statement.where(Resident.id != exclude_id)
+    return list(session.exec(statement))

@@ -1,0 +1,54 @@
+"""Staff login and account routes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.security import OAuth2PasswordRequestForm
+
+from idsvc.config import get_settings
+from idsvc.db import SessionDep
+from idsvc.staff import service
+from idsvc.staff.deps import CallerToken, CurrentStaff, require
+from idsvc.staff.models import Staff
+from idsvc.staff.roles import Permission
+from idsvc.staff.schemas import StaffCreate, StaffPublic, Token
+
+public_router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["staff"])
+StaffAdmin = Annotated[Staff, Depends(require(Permission.MANAGE_STAFF))]
+
+
+@public_router.post("/auth/token")
+def login(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+    staff = service.authenticate(session, username=form.username, password=form.password)
+    lifetime = timedelta(hours=get_settings().session_hours)
+    token, expires_at = service.open_session(session, staff=staff, kind="api", lifetime=lifetime)
+    return Token(access_token=token, expires_at=expires_at)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(session: SessionDep, token: CallerToken, _: CurrentStaff) -> Response:
+    service.close_session(session, token)
+    return Response(status_code=204)
+
+
+@router.get("/staff/me")
+def me(staff: CurrentStaff) -> StaffPublic:
+    return StaffPublic.model_validate(staff, from_attributes=True)
+
+
+@router.get("/staff")
+def list_staff(session: SessionDep, _: StaffAdmin) -> list[StaffPublic]:
+    return [StaffPublic.model_validate(s, from_attributes=True)
+            for s in service.list_staff(session)]
+
+
+@router.post("/staff", status_code=201)
+def create_staff(session: SessionDep, body: StaffCreate, admin: StaffAdmin) -> StaffPublic:
+    staff = service.create_staff(session, username=body.username, password=body.password,
+                                 role=body.role, centre_id=body.centre_id,
+                                 actor=service.actor_of(admin))
+    return StaffPublic.model_validate(staff, from_attributes=True)

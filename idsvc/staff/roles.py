@@ -1,0 +1,36 @@
+"""Staff roles and what each may do: the one table to read when asking 'who can'."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    CLERK = "clerk"
+    AUDITOR = "auditor"
+
+
+class Permission(StrEnum):
+    ENROLL = "enroll"                          # create applications, record documents, photos
+    APPROVE = "approve"                        # approve or reject applications, issue cards
+    OVERRIDE_DUPLICATE = "override_duplicate"  # approve despite a duplicate warning
+    READ_CARDS = "read_cards"                  # staff view and print of a card
+    MANAGE_STAFF = "manage_staff"
+    MANAGE_CENTRES = "manage_centres"
+    MANAGE_KEYS = "manage_keys"
+    READ_AUDIT = "read_audit"
+
+
+_CLERK = {Permission.ENROLL, Permission.APPROVE, Permission.READ_CARDS}
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.CLERK: frozenset(_CLERK),
+    Role.SUPERVISOR: frozenset(_CLERK | {Permission.OVERRIDE_DUPLICATE}),
+    Role.ADMIN: frozenset(Permission),
+    Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
+}
+
+
+def can(role: str, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS.get(Role(role), frozenset())

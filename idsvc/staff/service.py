@@ -1,0 +1,100 @@
+"""Staff accounts, login and sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from idsvc.audit.service import Actor, record
+from idsvc.centres.service import get_centre
+from idsvc.clock import utcnow
+from idsvc.errors import Conflict, Invalid, Unauthorized
+from idsvc.staff.models import Staff, StaffSession
+from idsvc.staff.passwords import hash_password, verify_password
+from idsvc.staff.roles import Role
+
+MIN_PASSWORD_LENGTH = 12
+
+
+def actor_of(staff: Staff) -> Actor:
+    return Actor("staff", staff.id)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password_strength(password: str, *, username: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.",
+                      code="weak_password")
+    if username.casefold() in password.casefold():
+        raise Invalid("The password must not contain the username.", code="weak_password")
+
+
+def create_staff(session: Session, *, username: str, password: str, role: Role,
+                 centre_id: int | None, actor: Actor) -> Staff:
+    check_password_strength(password, username=username)
+    if find_staff(session, username) is not None:
+        raise Conflict(f"The username {username!r} is taken.", code="username_taken")
+    if centre_id is not None:
+        get_centre(session, centre_id)
+    staff = Staff(id=uuid.uuid4().hex, username=username, password_hash=hash_password(password),
+                  role=role, centre_id=centre_id, created_at=utcnow())
+    session.add(staff)
+    session.flush()
+    record(session, actor=actor, action="staff.create", subject_type="staff",
+           subject_id=staff.id, details={"role": role, "centre_id": centre_id})
+    return staff
+
+
+def find_staff(session: Session, username: str) -> Staff | None:
+    return session.exec(select(Staff).where(Staff.username == username)).first()
+
+
+def list_staff(session: Session) -> list[Staff]:
+    return list(session.exec(select(Staff).order_by(Staff.username)))
+
+
+def authenticate(session: Session, *, username: str, password: str) -> Staff:
+    staff = find_staff(session, username)
+    ok = verify_password(staff.password_hash if staff else None, password)
+    if staff is None or not ok or not staff.active:
+        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    return staff
+
+
+def open_session(session: Session, *, staff: Staff, kind: str,
+                 lifetime: timedelta) -> tuple[str, datetime]:
+    """Issue a random token; only its hash is stored, so a DB leak yields no live tokens."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    expires_at = now + lifetime
+    session.add(StaffSession(token_hash=_token_hash(token), staff_id=staff.id, kind=kind,
+                             created_at=now, expires_at=expires_at))
+    record(session, actor=actor_of(staff), action="staff.login", subject_type="staff",
+           subject_id=staff.id, details={"kind": kind})
+    session.flush()
+    return token, expires_at
+
+
+def staff_for_token(session: Session, token: str) -> Staff:
+    row = session.get(StaffSession, _token_hash(token))
+    if row is None or row.expires_at <= utcnow():
+        raise Unauthorized("The session has expired or is not valid; log in again.",
+                           code="invalid_token")
+    staff = session.get(Staff, row.staff_id)
+    if staff is None or not staff.active:
+        raise Unauthorized("This account is disabled.", code="account_disabled")
+    return staff
+
+
+def close_session(session: Session, token: str) -> None:
+    row = session.get(StaffSession, _token_hash(token))
+    if row is not None:
+        session.delete(row)
+        session.flush()

@@ -1,0 +1,76 @@
+"""Logins, tokens and who may do what."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+
+def test_password_login_gives_a_working_token(client):
+    r = client.post("/api/v1/auth/token", data={"username": "clerk", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token_type"] == "bearer"
+    me = client.get("/api/v1/staff/me",
+                    headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200 and me.json()["role"] == "clerk"
+
+
+def test_wrong_password_and_unknown_user_look_the_same(client):
+    wrong = client.post("/api/v1/auth/token", data={"username": "clerk", "password": "nope"})
+    unknown = client.post("/api/v1/auth/token", data={"username": "ghost", "password": "nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/api/v1/staff/me"),
+    ("post", "/api/v1/applications"),
+    ("get", "/api/v1/cards/123456789012"),
+    ("get", "/api/v1/policy/documents"),
+    ("post", "/api/v1/staff"),
+])
+def test_unauthenticated_calls_get_401(client, method, path):
+    r = getattr(client, method)(path)
+    assert r.status_code == 401
+    assert r.json()["error"] == "not_authenticated"
+
+
+def test_bad_token_gets_401(client):
+    r = client.get("/api/v1/staff/me", headers={"Authorization": "Bearer forged"})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+
+
+def test_clerk_cannot_create_staff(client, clerk):
+    r = client.post("/api/v1/staff", json={"username": "eve", "password": "x" * 16,
+                                           "role": "admin"}, headers=clerk)
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
+
+
+def test_admin_creates_staff_who_can_log_in(client, admin):
+    r = client.post("/api/v1/staff", json={"username": "newclerk", "password": "a long passphrase",
+                                           "role": "clerk"}, headers=admin)
+    assert r.status_code == 201, r.text
+    login = client.post("/api/v1/auth/token",
+                        data={"username": "newclerk", "password": "a long passphrase"})
+    assert login.status_code == 200
+
+
+def test_weak_password_refused(client, admin):
+    r = client.post("/api/v1/staff", json={"username": "weakling", "password": "weakling-1234",
+                                           "role": "clerk"}, headers=admin)
+    assert r.status_code == 422 and r.json()["error"] == "weak_password"
+
+
+def test_auditor_cannot_enroll_or_read_cards(client, auditor):
+    assert client.post("/api/v1/applications", json={}, headers=auditor).status_code == 403
+    assert client.get("/api/v1/cards/123456789012", headers=auditor).status_code == 403
+
+
+def test_logout_ends_the_token(client):
+    token = client.post("/api/v1/auth/token",
+                        data={"username": "admin", "password": PASSWORD}).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert client.get("/api/v1/staff/me", headers=headers).status_code == 401
