@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,14 +86,6 @@ def keys_list() -> None:
             typer.echo(f"{key.kid}  {key.state:<12} created {key.created_at:%Y-%m-%d %H:%M}Z")
 
 
-def _ask_password() -> str:
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Repeat password: "):
-        typer.secho("error: the passwords differ", fg="red", err=True)
-        raise typer.Exit(1)
-    return first
-
-
 @staff_app.command("create")
 def staff_create(
     username: str,
@@ -104,7 +95,8 @@ def staff_create(
 ) -> None:
     """Create a staff account."""
     settings = get_settings()
-    password = password or _ask_password()
+    password = password or typer.prompt("Password", hide_input=True,
+                                        confirmation_prompt=True)
     with _session(settings) as session:
         centre_id = None
         if centre is not None:

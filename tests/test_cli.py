@@ -1,0 +1,81 @@
+"""The `idsvc` command as an operator uses it."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from idsvc.app import create_app
+from idsvc.cli import app as cli
+from idsvc.config import get_settings
+from idsvc.db import make_engine
+from tests.factories import enroll_and_approve
+
+
+@pytest.fixture
+def run(scratch_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("IDSVC_DATABASE_URL", scratch_url)
+    monkeypatch.setenv("IDSVC_KEYS_DIR", str(tmp_path / "keys"))
+    monkeypatch.delenv("IDSVC_DATA_KEY", raising=False)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None, code: int = 0):
+        result = runner.invoke(cli, list(args), input=input)
+        assert result.exit_code == code, result.output
+        return result
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+def test_operator_sets_up_and_prints_a_card(run, tmp_path):
+    run("db", "upgrade")
+    assert "active signing key" in run("keys", "generate").output
+    keys = tmp_path / "keys"
+    private = [p for p in keys.iterdir() if p.name.startswith("signing-")]
+    assert len(private) == 1
+    for path in (*private, keys / "data.key"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "active" in run("keys", "list").output
+    run("keys", "generate")  # idempotent: still one key
+    assert len([p for p in keys.iterdir() if p.name.startswith("signing-")]) == 1
+
+    run("centre", "create", "NORTH", "North Centre", "--address", "1 North Road")
+    run("staff", "create", "alice", "--role", "clerk", "--centre", "NORTH",
+        input="a long enough passphrase\na long enough passphrase\n")
+    run("staff", "create", "bob", "--role", "admin", "--password", "short", code=1)
+
+    with TestClient(create_app(get_settings())) as client:
+        token = client.post("/api/v1/auth/token", data={
+            "username": "alice", "password": "a long enough passphrase"}).json()["access_token"]
+        card = enroll_and_approve(client, {"Authorization": f"Bearer {token}"})
+
+    out = tmp_path / "print"
+    run("card", "render", card["card_number"], "--out", str(out))
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"card-{card['card_number']}-v1-back.png",
+                     f"card-{card['card_number']}-v1-front.png",
+                     f"card-{card['card_number']}-v1.pdf"]
+    assert "ok:" in run("audit", "verify").output
+
+
+def test_audit_verify_fails_on_tampering(run):
+    run("db", "upgrade")
+    run("centre", "create", "EAST", "East Centre")
+    run("centre", "create", "WEST", "West Centre")
+    with make_engine(get_settings().database_url).begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_events SET details = '{}' WHERE action = "
+                             "'centre.create' AND id = (SELECT min(id) FROM audit_events)")
+    result = run("audit", "verify", code=1)
+    assert "BROKEN" in result.output
+
+
+def test_unknown_card_number_is_a_clear_error(run):
+    run("db", "upgrade")
+    run("keys", "generate")
+    result = run("card", "render", "123412341234", code=1)
+    assert "card_not_found" in result.output
