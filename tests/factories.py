@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import random
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 
 def years_ago(years: int, *, days: int = 0) -> date:

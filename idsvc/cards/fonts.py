@@ -146,8 +146,9 @@ def get_font(script: Script, size: int, bold: bool = False) -> ImageFont.FreeTyp
 def _load_font(path: Path, index: int, size: int) -> ImageFont.FreeTypeFont:
     if not features.check("raqm"):
         raise RuntimeError(
-            "Pillow was built without libraqm; Arabic and Bengali names cannot be shaped. "
-            "Install libraqm (Debian: libraqm0) and a Pillow wheel that bundles it."
+            "Pillow reports no libraqm support, so Arabic and Bengali cannot be shaped. "
+            "PyPI wheels bundle raqm but load FriBiDi from the system (Debian: libfribidi0); "
+            "check with python -m PIL.report."
         )
     return ImageFont.truetype(path, size, index=index, layout_engine=ImageFont.Layout.RAQM)
 

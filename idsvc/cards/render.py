@@ -9,6 +9,7 @@ that nothing can run off the card or into a neighbouring element.
 from __future__ import annotations
 
 import io
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -151,12 +152,12 @@ class FittedText:
 
     @property
     def width(self) -> float:
-        return max(m.width for m in self.metrics)
+        return max((m.width for m in self.metrics), default=0.0)
 
     @property
     def height(self) -> float:
         metrics = self.metrics
-        gaps = _LINE_GAP * self.size * (len(metrics) - 1)
+        gaps = _LINE_GAP * self.size * max(len(metrics) - 1, 0)
         return sum(m.ascent + m.descent for m in metrics) + gaps
 
     def baselines(self) -> Iterator[float]:
@@ -170,8 +171,8 @@ class FittedText:
 # Front layout.
 HEADER_H = 124
 EMBLEM = Box(26, 12, 100, 100)
-CITY_BOX = Box(146, 16, 829, 54)
-TITLE_BOX = Box(146, 72, 829, 40)
+CITY_BOX = Box(146, 14, 829, 62)
+TITLE_BOX = Box(146, 80, 829, 36)
 PHOTO_BOX = Box(36, 146, 300, 400)
 _COLUMN_X, _COLUMN_W = 368, 607
 NAME_LABEL_BOX = Box(_COLUMN_X, 146, _COLUMN_W, 30)
@@ -183,19 +184,19 @@ FOOTER_Y = 626
 
 # Back layout.
 QR_MAX_SIDE = 626
-BACK_COLUMN = Box(640, 26, 335, 590)
+BACK_COLUMN = Box(632, 24, 351, 592)
 
 LABEL = TextStyle(23, 16)
 VALUE = TextStyle(34, 20)
 EMPHASIS = TextStyle(36, 22, bold=True)
 NAME = TextStyle(62, 30, bold=True, max_lines=2)
-CITY = TextStyle(46, 26, bold=True)
-TITLE = TextStyle(32, 20)
-BACK_CITY = TextStyle(30, 20, bold=True)
+CITY = TextStyle(46, 22, bold=True, max_lines=2)
+TITLE = TextStyle(30, 20)
+BACK_CITY = TextStyle(30, 18, bold=True, max_lines=2)
 BACK_VALUE = TextStyle(28, 20, max_lines=2)
-ADDRESS = TextStyle(26, 20)
+ADDRESS = TextStyle(26, 18)
+BADGE = TextStyle(30, 18, bold=True)
 VERSION = TextStyle(20, 16)
-MAX_ADDRESS_LINES = 4
 
 
 @lru_cache(maxsize=4096)
@@ -237,10 +238,38 @@ def fit_text(text: str, width: int, height: int, style: TextStyle) -> FittedText
         size = _largest(style.min_size, style.max_size, lambda s: fits(split, s))
         if size:
             return FittedText(split, size, style.bold)
-    fallback = _shortened(text, width, style)
+    fallback = FittedText(
+        _wrap(text, width, style.min_size, style.bold, style.max_lines), style.min_size, style.bold
+    )
     if not fits(fallback.lines, fallback.size):
         raise ValueError(f"A line of {style.min_size}px text cannot fit a {width}x{height} box")
     return fallback
+
+
+def fit_block(lines: list[str], width: int, height: int, style: TextStyle) -> FittedText:
+    """Fit several hard lines (an address) at one common size, word-wrapping long ones.
+
+    If even the minimum size is too tall, the lines that fit are kept and the last one ends
+    with an ellipsis.
+    """
+
+    def wrapped(size: int) -> tuple[str, ...]:
+        return tuple(part for line in lines for part in _wrap(line, width, size, style.bold))
+
+    def fits(size: int) -> bool:
+        return FittedText(wrapped(size), size, style.bold).height <= height
+
+    size = _largest(style.min_size, style.max_size, fits)
+    if size:
+        return FittedText(wrapped(size), size, style.bold)
+    size, everything = style.min_size, wrapped(style.min_size)
+    keep = _largest(
+        1, len(everything), lambda n: FittedText(everything[:n], size, style.bold).height <= height
+    )
+    if keep is None:
+        raise ValueError(f"A line of {size}px text cannot fit a {width}x{height} box")
+    last = _ellipsize(" ".join(everything[keep - 1 : keep + 1]), width, size, style.bold)
+    return FittedText((*everything[: keep - 1], last), size, style.bold)
 
 
 def _largest(low: int, high: int, fits: Callable[[int], bool]) -> int | None:
@@ -283,19 +312,20 @@ def _balanced_split(text: str, size: int, bold: bool) -> tuple[str, str] | None:
     return best
 
 
-def _shortened(text: str, width: int, style: TextStyle) -> FittedText:
-    """Fill lines greedily at the minimum size and end the last one with an ellipsis.
+def _wrap(
+    text: str, width: int, size: int, bold: bool, max_lines: int | None = None
+) -> tuple[str, ...]:
+    """Greedy word wrap; a word longer than a line is broken between characters.
 
-    A word too long for a whole line is broken between characters rather than dropped.
+    With ``max_lines``, whatever does not fit ends the last line with an ellipsis.
     """
-    size, bold = style.min_size, style.bold
 
     def fits(line: str) -> bool:
         return measure_line(line, size, bold).width <= width
 
     lines: list[str] = []
     rest = text
-    while len(lines) < style.max_lines - 1:
+    while not fits(rest) and (max_lines is None or len(lines) < max_lines - 1):
         cut = _longest_prefix(rest, _break_points(rest), fits) or _longest_prefix(
             rest, _cluster_starts(rest), fits
         )
@@ -303,11 +333,20 @@ def _shortened(text: str, width: int, style: TextStyle) -> FittedText:
             break
         line, rest = _split_at(rest, cut)
         lines.append(line)
-    if not fits(rest):
-        cut = _longest_prefix(rest, _cluster_starts(rest), lambda line: fits(line + _ELLIPSIS))
-        rest = rest[:cut].rstrip() + _ELLIPSIS if cut else _ELLIPSIS
-    lines.append(rest)
-    return FittedText(tuple(lines), size, bold)
+    lines.append(_ellipsize(rest, width, size, bold))
+    return tuple(lines)
+
+
+def _ellipsize(text: str, width: int, size: int, bold: bool) -> str:
+    """``text`` if it fits, else its longest fitting prefix followed by an ellipsis."""
+
+    def fits(line: str) -> bool:
+        return measure_line(line, size, bold).width <= width
+
+    if fits(text):
+        return text
+    cut = _longest_prefix(text, _cluster_starts(text), lambda line: fits(line + _ELLIPSIS))
+    return text[:cut].rstrip() + _ELLIPSIS if cut else _ELLIPSIS
 
 
 def _longest_prefix(text: str, cuts: list[int], fits: Callable[[str], bool]) -> int | None:
@@ -406,13 +445,6 @@ def back_fields(face: CardFace) -> tuple[Field, ...]:
     return tuple(fields)
 
 
-def address_lines(return_to: str) -> tuple[str, ...]:
-    """Non-empty address lines; extra lines are joined so the block keeps its height."""
-    lines = [line.strip() for line in return_to.splitlines() if line.strip()]
-    head, tail = lines[: MAX_ADDRESS_LINES - 1], lines[MAX_ADDRESS_LINES - 1 :]
-    return (*head, ", ".join(tail)) if tail else tuple(head)
-
-
 def _grid_cell(index: int) -> Box:
     row, column = divmod(index, 2)
     return Box(
@@ -469,7 +501,7 @@ def _draw_badge(
     top = box.y + (box.h - mark.height) // 2
     _paste_mark(card, mark, box.x, top)
     text_x = box.x + mark.width + 12
-    fitted = fit_text(text, box.right - text_x, mark.height, TextStyle(30, 18, bold=True))
+    fitted = fit_text(text, box.right - text_x, mark.height, BADGE)
     text_top = top + (mark.height - fitted.height) / 2
     draw_fitted(draw, fitted, Box(text_x, int(text_top), box.right - text_x, mark.height), color)
 
@@ -524,46 +556,37 @@ def qr_image(text: str, max_side: int = QR_MAX_SIDE) -> Image.Image:
 
 
 def _draw_back_column(card: Image.Image, draw: ImageDraw.ImageDraw, face: CardFace) -> None:
+    """City, fields and donor mark flow down the column; the return address takes the rest."""
     column = BACK_COLUMN
-    fitted = draw_text(draw, face.city_name, Box(column.x, column.y, column.w, 42), BACK_CITY, NAVY)
-    y = column.y + int(fitted.height) + 10
+    city = draw_text(draw, face.city_name, Box(column.x, column.y, column.w, 64), BACK_CITY, NAVY)
+    y = column.y + math.ceil(city.height) + 10
     draw.rectangle((column.x, y, column.right, y + 3), fill=GOLD)
     y += 16
     for field in back_fields(face):
-        style = EMPHASIS if field.emphasis else BACK_VALUE
         draw_text(draw, field.label, Box(column.x, y, column.w, 30), LABEL, MUTED)
-        value_h = 46 if field.emphasis else 76
-        value = draw_text(
-            draw,
-            field.value,
-            Box(column.x, y + 30, column.w, value_h),
-            style,
-            NAVY if field.emphasis else INK,
-        )
-        y += 30 + int(value.height) + 16
+        style, value_h = (EMPHASIS, 46) if field.emphasis else (BACK_VALUE, 76)
+        color = NAVY if field.emphasis else INK
+        value = draw_text(draw, field.value, Box(column.x, y + 30, column.w, value_h), style, color)
+        y += 30 + math.ceil(value.height) + 16
     if face.organ_donor:
+        mark = heart_mark(40, DONOR_RED)
         _draw_badge(
-            card,
-            draw,
-            heart_mark(40, DONOR_RED),
-            face.labels.organ_donor,
-            Box(column.x, y, column.w, 48),
-            DONOR_RED,
+            card, draw, mark, face.labels.organ_donor, Box(column.x, y, column.w, 48), DONOR_RED
         )
-    _draw_return_to(draw, face)
+        y += 48 + 16
+    _draw_return_to(draw, face, Box(column.x, y, column.w, column.bottom - y))
 
 
-def _draw_return_to(draw: ImageDraw.ImageDraw, face: CardFace) -> None:
-    """The lost-card block, anchored to the bottom of the back column."""
-    column = BACK_COLUMN
-    lines = address_lines(face.return_to)
-    line_h = 32
-    top = column.bottom - line_h * len(lines) - 32
-    draw_text(draw, face.labels.if_found, Box(column.x, top, column.w, 30), LABEL, MUTED)
-    size = min(fit_text(line, column.w, line_h, ADDRESS).size for line in lines)
-    common = TextStyle(size, ADDRESS.min_size)
-    for i, line in enumerate(lines):
-        draw_text(draw, line, Box(column.x, top + 32 + i * line_h, column.w, line_h), common, INK)
+def _draw_return_to(draw: ImageDraw.ImageDraw, face: CardFace, space: Box) -> None:
+    """The lost-card caption and address, set at the bottom of ``space``."""
+    lines = [line.strip() for line in face.return_to.splitlines() if line.strip()]
+    label_h = 32
+    address = fit_block(lines, space.w, space.h - label_h, ADDRESS)
+    top = space.bottom - math.ceil(address.height) - label_h
+    draw_text(draw, face.labels.if_found, Box(space.x, top, space.w, 30), LABEL, MUTED)
+    draw_fitted(
+        draw, address, Box(space.x, top + label_h, space.w, space.bottom - top - label_h), INK
+    )
 
 
 def render_back(face: CardFace) -> Image.Image:

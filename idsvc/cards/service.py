@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from idsvc.audit.service import Actor, record
 from idsvc.cards import credential, numbers
+from idsvc.cards.fonts import UnsupportedTextError, segments
 from idsvc.cards.models import Card
 from idsvc.cards.qr import alphanumeric_capacity
 from idsvc.cards.render import CardFace
@@ -56,6 +57,20 @@ class IssueContext:
     actor: Actor
     issued_by: str | None
     centre_id: int | None
+
+
+def unprintable_text(person: PersonalData) -> str | None:
+    """The first text the card would carry that no installed font can draw, if any.
+
+    Checked before approval: a card with empty boxes for a legal name must not be made.
+    """
+    contact = person.emergency_contact
+    for text in (person.full_name, contact.one_line() if contact else ""):
+        try:
+            segments(text)
+        except UnsupportedTextError:
+            return text
+    return None
 
 
 def _unused_number(session: Session) -> str:

@@ -174,6 +174,10 @@ def application_state(session: Session, *, application: Application, keys: Maste
     missing = missing_requirements(person=person, documents=_document_types(policy, checks),
                                    has_photo=resident.photo is not None, policy=policy,
                                    today=utcnow().date())
+    if cards.unprintable_text(person) is not None:
+        missing.append(Missing("text_not_printable",
+                               "The name or emergency contact uses characters the card "
+                               "printer's fonts cannot draw."))
     if duplicate is not None and not application.duplicate_override:
         missing.append(Missing("possible_duplicate",
                                "Another resident with the same name and date of birth holds "

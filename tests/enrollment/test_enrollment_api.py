@@ -192,3 +192,18 @@ def test_care_of_address_stays_off_the_credential(client, clerk):
         "city": "Riverton", "postal_code": "10002"})
     qr = client.get(f"/api/v1/cards/{card['card_number']}/qr", headers=clerk).json()["qr"]
     assert F_ADDRESS not in decode(qr).claim169
+
+
+def test_names_in_many_scripts_are_issued_and_printed(client, clerk):
+    for given, family in (("伟", "张"), ("محمد", "الأحمد"), ("Анна", "Иванова"),
+                          ("রবীন্দ্রনাথ", "ঠাকুর"), ("Zoë", "Łukasiewicz-Núñez")):
+        card = enroll_and_approve(client, clerk, given_name=given, family_name=family)
+        view = client.get(f"/api/v1/cards/{card['card_number']}", headers=clerk).json()
+        assert given in view["full_name"] and family in view["full_name"]
+        front = client.get(f"/api/v1/cards/{card['card_number']}/front.png", headers=clerk)
+        assert front.status_code == 200
+
+
+def test_unprintable_name_blocks_approval_not_a_crash(client, clerk):
+    application = enroll(client, clerk, given_name="Ana 😀")
+    assert "text_not_printable" in _missing_codes(client, clerk, application["id"])
