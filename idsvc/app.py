@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -35,6 +36,16 @@ def _install_fallback_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "conflict",
                              "message": "The change conflicts with another; try again."},
                             status_code=409)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Type and place only: exception text may quote personal data from the request.
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        log.error("unexpected %s at %s:%s", type(exc).__name__,
+                  where.filename if where else "?", where.lineno if where else "?")
+        return JSONResponse({"error": "internal_error",
+                             "message": "Something went wrong on our side; nothing was saved."},
+                            status_code=500)
 
     @app.exception_handler(OperationalError)
     async def _unavailable(_: Request, exc: OperationalError) -> JSONResponse:

@@ -77,3 +77,14 @@ def test_database_dump_shows_nothing_personal(backend, scratch_url, tmp_path):
     for secret in (b"Amaru", b"Quispe", b"Mamani", b"Hudson", b"10013", b"1988-04-17",
                    b"19880417", b"Rosa", b"555 010", b"JFIF", b"WEBP"):
         assert secret not in dump, secret
+
+
+def test_unexpected_error_is_json_and_does_not_log_request_data(app, caplog):
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret Amaru Quispe")
+
+    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level("ERROR"):
+        r = client.get("/boom")
+    assert r.status_code == 500 and r.json()["error"] == "internal_error"
+    assert "Amaru" not in caplog.text and "RuntimeError" in caplog.text

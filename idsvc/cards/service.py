@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -38,7 +39,7 @@ CREDENTIAL_FIELD = "credential"
 MIN_PHOTO_BYTES = 90
 
 
-class CardState:
+class CardState(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     REVOKED = "revoked"
@@ -230,13 +231,6 @@ def find_card(session: Session, number_text: str) -> Card:
     if card is None:
         raise NotFound("No card has that number.", code="card_not_found")
     return card
-
-
-def credential_text(session: Session, card: Card, keys: MasterKey) -> str:
-    resident = residents.get_resident(session, card.resident_id)
-    return residents.open_for(
-        resident, keys, field=_credential_field(card), sealed=card.credential
-    ).decode("ascii")
 
 
 @dataclass(frozen=True)

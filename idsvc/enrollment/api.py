@@ -10,6 +10,7 @@ from idsvc.cards.service import IssueContext
 from idsvc.crypto.keyring import active_signer
 from idsvc.db import SessionDep
 from idsvc.enrollment import service
+from idsvc.enrollment.models import Application
 from idsvc.enrollment.photo import PhotoLimits
 from idsvc.enrollment.schemas import (
     ApplicationCreate,
@@ -36,7 +37,7 @@ Approver = Annotated[Staff, Depends(require(Permission.APPROVE))]
 
 
 def _public(session: SessionDep, runtime: Runtime, staff: Staff,
-            application: service.Application) -> ApplicationPublic:
+            application: Application) -> ApplicationPublic:
     state = service.application_state(session, application=application,
                                       keys=runtime.master_key, policy=runtime.policy,
                                       staff=staff)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from sqlmodel import Session, select
 
@@ -24,7 +25,7 @@ from idsvc.staff.roles import Permission, can
 from idsvc.staff.service import actor_of
 
 
-class ApplicationStatus:
+class ApplicationStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"

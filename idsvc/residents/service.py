@@ -50,21 +50,19 @@ def data_key_of(resident: Resident, keys: MasterKey) -> bytes:
 
 
 def read_personal_data(resident: Resident, keys: MasterKey) -> PersonalData:
-    plain = open_sealed(data_key_of(resident, keys), resident.personal_data,
-                        aad=_aad(resident.id, "personal_data"))
+    plain = open_for(resident, keys, field="personal_data", sealed=resident.personal_data)
     return PersonalData.model_validate_json(plain)
 
 
 def set_photo(resident: Resident, *, portrait_jpeg: bytes, keys: MasterKey) -> None:
-    resident.photo = seal(data_key_of(resident, keys), portrait_jpeg,
-                          aad=_aad(resident.id, "photo"))
+    resident.photo = seal_for(resident, keys, field="photo", data=portrait_jpeg)
     resident.updated_at = utcnow()
 
 
 def read_photo(resident: Resident, keys: MasterKey) -> bytes | None:
     if resident.photo is None:
         return None
-    return open_sealed(data_key_of(resident, keys), resident.photo, aad=_aad(resident.id, "photo"))
+    return open_for(resident, keys, field="photo", sealed=resident.photo)
 
 
 def seal_for(resident: Resident, keys: MasterKey, *, field: str, data: bytes) -> bytes:

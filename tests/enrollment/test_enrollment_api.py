@@ -207,3 +207,14 @@ def test_names_in_many_scripts_are_issued_and_printed(client, clerk):
 def test_unprintable_name_blocks_approval_not_a_crash(client, clerk):
     application = enroll(client, clerk, given_name="Ana 😀")
     assert "text_not_printable" in _missing_codes(client, clerk, application["id"])
+
+
+def test_refused_approval_changes_nothing(client, clerk, supervisor):
+    enroll_and_approve(client, clerk)
+    second = enroll(client, clerk, documents=("passport",))
+    r = client.post(f"/api/v1/applications/{second['id']}/approve",
+                    json={"override_duplicate": True, "note": "namesake"}, headers=supervisor)
+    assert r.status_code == 422
+    after = client.get(f"/api/v1/applications/{second['id']}", headers=clerk).json()
+    assert after["status"] == "pending"
+    assert "possible_duplicate" in {m["code"] for m in after["missing"]}  # override rolled back
