@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from idsvc.config import get_settings
 from idsvc.db import SessionDep
+from idsvc.runtime import RuntimeDep
 from idsvc.staff import service
-from idsvc.staff.deps import CallerToken, CurrentStaff, require
+from idsvc.staff.deps import SESSION_COOKIE, CallerToken, CurrentStaff, require
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission
 from idsvc.staff.schemas import StaffCreate, StaffPublic, Token
@@ -22,17 +22,33 @@ StaffAdmin = Annotated[Staff, Depends(require(Permission.MANAGE_STAFF))]
 
 
 @public_router.post("/auth/token")
-def login(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+def login(session: SessionDep, runtime: RuntimeDep,
+          form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     staff = service.authenticate(session, username=form.username, password=form.password)
-    lifetime = timedelta(hours=get_settings().session_hours)
+    lifetime = timedelta(hours=runtime.settings.session_hours)
     token, expires_at = service.open_session(session, staff=staff, kind="api", lifetime=lifetime)
     return Token(access_token=token, expires_at=expires_at)
+
+
+@public_router.post("/auth/session", status_code=204)
+def open_page_session(session: SessionDep, runtime: RuntimeDep,
+                      form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Response:
+    """Log in for the pages: the token travels only in an HttpOnly, SameSite=Strict cookie."""
+    staff = service.authenticate(session, username=form.username, password=form.password)
+    lifetime = timedelta(hours=runtime.settings.session_hours)
+    token, _ = service.open_session(session, staff=staff, kind="cookie", lifetime=lifetime)
+    response = Response(status_code=204)
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(lifetime.total_seconds()),
+                        httponly=True, secure=runtime.settings.cookie_secure, samesite="strict")
+    return response
 
 
 @router.post("/auth/logout", status_code=204)
 def logout(session: SessionDep, token: CallerToken, _: CurrentStaff) -> Response:
     service.close_session(session, token)
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
 
 
 @router.get("/staff/me")

@@ -74,3 +74,30 @@ def test_logout_ends_the_token(client):
     headers = {"Authorization": f"Bearer {token}"}
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
     assert client.get("/api/v1/staff/me", headers=headers).status_code == 401
+
+
+def test_page_session_cookie_is_httponly_strict_and_works(client):
+    r = client.post("/api/v1/auth/session", data={"username": "clerk", "password": PASSWORD})
+    assert r.status_code == 204
+    cookie = r.headers["set-cookie"]
+    assert "idsvc_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert client.get("/api/v1/staff/me").json()["username"] == "clerk"
+    assert client.post("/api/v1/auth/logout").status_code == 204
+    client.cookies.clear()
+    assert client.get("/api/v1/staff/me").status_code == 401
+
+
+PUBLIC = {"/api/v1/auth/token", "/api/v1/auth/session", "/.well-known/jwks.json"}
+
+
+def test_every_route_but_the_declared_public_ones_needs_login(app, client):
+    checked = 0
+    for template, operations in app.openapi()["paths"].items():
+        if template in PUBLIC:
+            continue
+        path = template.replace("{", "").replace("}", "")
+        for method in operations:
+            r = client.request(method.upper(), path)
+            assert r.status_code == 401, (method, template, r.status_code)
+            checked += 1
+    assert checked >= 15
