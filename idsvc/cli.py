@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +11,7 @@ import typer
 import uvicorn
 from sqlmodel import Session
 
+from idsvc import demo as demo_data
 from idsvc import migrations
 from idsvc.audit.service import Actor, verify_log
 from idsvc.cards import render
@@ -24,7 +24,6 @@ from idsvc.db import make_engine, make_sessionmaker
 from idsvc.enrollment.policy import PolicyError, load_policy
 from idsvc.errors import DomainError
 from idsvc.staff import service as staff_service
-from idsvc.staff.passwords import hash_password
 from idsvc.staff.roles import Role
 
 app = typer.Typer(help="idsvc: municipal ID cards.", no_args_is_help=True)
@@ -39,7 +38,6 @@ for sub, name in ((db_app, "db"), (keys_app, "keys"), (staff_app, "staff"),
     app.add_typer(sub, name=name)
 
 CLI_ACTOR = Actor("system", "cli")
-DEMO_CENTRE = "CENTRAL"
 
 
 @contextmanager
@@ -165,39 +163,27 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     uvicorn.run("idsvc.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
-def _demo_staff(session: Session, centre_id: int | None) -> dict[str, str]:
-    """Demo accounts with fresh random passwords on every run, printed to the terminal."""
-    passwords = {}
-    for username, role in (("admin", Role.ADMIN), ("clerk", Role.CLERK)):
-        password = secrets.token_urlsafe(12)
-        existing = staff_service.find_staff(session, username)
-        if existing is None:
-            staff_service.create_staff(session, username=username, password=password,
-                                       role=role, centre_id=centre_id, actor=CLI_ACTOR)
-        else:
-            existing.password_hash = hash_password(password)
-            session.add(existing)
-        passwords[username] = password
-    return passwords
-
-
 @app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Database, keys, a service centre and demo staff on SQLite, then serve."""
+    """Database, keys, a service centre, demo staff and a sample card on SQLite, then serve."""
     settings = get_settings()
     _check_policy(settings)
     migrations.upgrade(settings.database_url)
-    load_master_key(keys_dir=settings.keys_dir, encoded=settings.data_key, create=True)
+    keys = load_master_key(keys_dir=settings.keys_dir, encoded=settings.data_key, create=True)
     with _session(settings) as session:
         key = keyring.ensure_signing_key(session, keys_dir=settings.keys_dir)
-        centre = centres.find_centre(session, code=DEMO_CENTRE) or centres.create_centre(
-            session, code=DEMO_CENTRE, name="Central Service Centre",
-            address="100 Main Street", actor=CLI_ACTOR)
-        passwords = _demo_staff(session, centre.id)
-    typer.echo(f"signing key {key.kid}; service centre {DEMO_CENTRE}")
+        centre = demo_data.ensure_centre(session, CLI_ACTOR)
+        passwords = demo_data.reset_demo_staff(session, centre_id=centre.id, actor=CLI_ACTOR)
+        sample = demo_data.ensure_sample_card(session, settings=settings, keys=keys,
+                                              policy=load_policy(settings.policy_file),
+                                              centre_id=centre.id, actor=CLI_ACTOR)
+    base = f"http://{host}:{port}"
+    typer.echo(f"signing key {key.kid}; service centre {centre.code}; sample card {sample}")
     typer.echo("Demo logins (new passwords on every run):")
     for username, password in passwords.items():
         typer.echo(f"  {username:<6} {password}")
-    typer.echo(f"API token: curl -d 'username=clerk&password=...' "
-               f"http://{host}:{port}/api/v1/auth/token ; API docs at http://{host}:{port}/docs")
+    typer.echo(f"Get a token:  curl -d 'username=clerk&password=<above>' "
+               f"{base}/api/v1/auth/token")
+    typer.echo(f"Sample card:  {base}/api/v1/cards/{sample}/card.pdf (with the token)")
+    typer.echo(f"API docs:     {base}/docs")
     uvicorn.run("idsvc.app:create_app", factory=True, host=host, port=port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 
 import pytest
@@ -79,3 +80,22 @@ def test_unknown_card_number_is_a_clear_error(run):
     run("keys", "generate")
     result = run("card", "render", "123412341234", code=1)
     assert "card_not_found" in result.output
+
+
+def test_demo_sets_everything_up_once_and_serves(run, monkeypatch):
+    served = []
+    monkeypatch.setattr("idsvc.cli.uvicorn.run", lambda *a, **k: served.append(k))
+    first = run("demo").output
+    second = run("demo").output
+    assert len(served) == 2 and served[0]["port"] == 8000
+    sample = re.search(r"sample card (\d{12})", first).group(1)
+    assert f"sample card {sample}" in second  # issued once, not on every run
+    passwords = [re.findall(r"^\s+clerk\s+(\S+)$", out, re.M)[0] for out in (first, second)]
+    assert passwords[0] != passwords[1]
+
+    with TestClient(create_app(get_settings())) as client:
+        token = client.post("/api/v1/auth/token", data={
+            "username": "clerk", "password": passwords[1]}).json()["access_token"]
+        pdf = client.get(f"/api/v1/cards/{sample}/card.pdf",
+                         headers={"Authorization": f"Bearer {token}"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
