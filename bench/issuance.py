@@ -29,8 +29,9 @@ from idsvc import migrations
 from idsvc.audit.service import Actor
 from idsvc.cards import service as cards
 from idsvc.cards.qr import qr_version
+from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
-from idsvc.crypto.keyring import active_signer, ensure_signing_key
+from idsvc.crypto.keyring import ensure_signing_key
 from idsvc.db import make_engine, make_sessionmaker
 from idsvc.enrollment.photo import normalise_portrait
 from idsvc.enrollment.policy import load_policy
@@ -61,11 +62,10 @@ def issue_batch(url: str, keys_dir: Path, count: int) -> tuple[float, list[str]]
             residents.set_photo(resident, portrait_jpeg=photo, keys=master)
             people.append(resident)
         session.commit()
-        context = cards.IssueContext(
-            issuer="https://id.riverton.example",
-            signer=active_signer(session, keys_dir=keys_dir), keys=master,
-            policy=load_policy(), status_list_size=131_072, qr_max_version=20,
-            actor=Actor.system(), issued_by=None, centre_id=None)
+        settings = Settings(database_url=url, keys_dir=keys_dir)
+        context = cards.issue_context(session, settings=settings, keys=master,
+                                      policy=load_policy(), actor=Actor.system(),
+                                      issued_by=None, centre_id=None)
         start = time.perf_counter()
         issued = [cards.issue_card(session, resident=r, application_id=None, context=context)
                   for r in people]

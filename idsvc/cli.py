@@ -127,7 +127,8 @@ def card_render(number: str, out: Annotated[Path, typer.Option(help="Folder.")] 
         record = cards.open_card(session, number=number, keys=keys, actor=CLI_ACTOR,
                                  purpose="print")
         face = cards.card_face(record, city_name=settings.city_name,
-                               return_address=settings.return_address)
+                               return_address=settings.return_address,
+                               timezone=settings.timezone)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"card-{record.card.number}-v{record.card.version}"
     (out / f"{stem}-front.png").write_bytes(render.png_bytes(render.render_front(face)))

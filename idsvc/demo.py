@@ -19,7 +19,6 @@ from idsvc.centres import service as centres
 from idsvc.centres.models import ServiceCentre
 from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
-from idsvc.crypto.keyring import active_signer
 from idsvc.enrollment.photo import normalise_portrait
 from idsvc.enrollment.policy import Policy
 from idsvc.residents import service as residents
@@ -82,10 +81,7 @@ def ensure_sample_card(session: Session, *, settings: Settings, keys: MasterKey,
     resident = residents.create_resident(session, data=SAMPLE_RESIDENT, keys=keys)
     residents.set_photo(resident, portrait_jpeg=normalise_portrait(silhouette_jpeg()),
                         keys=keys)
-    context = cards.IssueContext(
-        issuer=settings.issuer, signer=active_signer(session, keys_dir=settings.keys_dir),
-        keys=keys, policy=policy, status_list_size=settings.status_list_size,
-        qr_max_version=settings.qr_max_version, actor=actor, issued_by=None,
-        centre_id=centre_id)
+    context = cards.issue_context(session, settings=settings, keys=keys, policy=policy,
+                                  actor=actor, issued_by=None, centre_id=centre_id)
     return cards.issue_card(session, resident=resident, application_id=None,
                             context=context).number

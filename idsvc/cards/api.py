@@ -30,9 +30,9 @@ def _open(
 
 def _face(session: SessionDep, runtime: Runtime, staff: Staff, number: str) -> render.CardFace:
     record = _open(session, runtime, staff, number, "print")
-    return service.card_face(
-        record, city_name=runtime.settings.city_name, return_address=runtime.settings.return_address
-    )
+    settings = runtime.settings
+    return service.card_face(record, city_name=settings.city_name,
+                             return_address=settings.return_address, timezone=settings.timezone)
 
 
 @router.get("/cards/{card_number}")

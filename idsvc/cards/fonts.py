@@ -4,7 +4,8 @@ A resident's name can be in any script, but no single font covers them all, and 
 draws one font per call.  Text is therefore cut into *segments*: stretches that share a
 writing direction and a font.  Segments come back in visual (left-to-right) order, so a
 renderer only has to draw them one after the other on a common baseline; raqm shapes each
-segment (Arabic joining, Bengali conjuncts, mirrored brackets in right-to-left text).
+segment (Arabic joining, Indic conjuncts, Thai and Hebrew marks, mirrored brackets in
+right-to-left text).
 
 The bidi handling is a deliberately small subset of the Unicode Bidirectional Algorithm:
 the paragraph direction comes from the first strong character, digits behave as
@@ -47,11 +48,24 @@ class UnsupportedTextError(ValueError):
 
 
 class Script(enum.Enum):
-    """Font families the card uses; LATIN also covers Greek and Cyrillic (Noto Sans does)."""
+    """Font families the card uses; LATIN also covers Greek and Cyrillic (Noto Sans does).
+
+    One member per Noto family rather than per language: Hindi and Nepali share Devanagari,
+    Hebrew and Yiddish share Hebrew, Amharic and Tigrinya share Ethiopic.
+    """
 
     LATIN = "latin"
     ARABIC = "arabic"
+    HEBREW = "hebrew"
     BENGALI = "bengali"
+    DEVANAGARI = "devanagari"
+    GUJARATI = "gujarati"
+    GURMUKHI = "gurmukhi"
+    TAMIL = "tamil"
+    THAI = "thai"
+    ARMENIAN = "armenian"
+    GEORGIAN = "georgian"
+    ETHIOPIC = "ethiopic"
     CJK = "cjk"
 
 
@@ -65,37 +79,84 @@ class FontSpec:
     face_name: str | None = None  # for collections (.ttc): the face to pick by name
 
 
+def _noto_core(family: str) -> FontSpec:
+    """Noto Sans <family>, named as Debian's fonts-noto-core installs it."""
+    return FontSpec(
+        f"NotoSans{family}-Regular.ttf", f"NotoSans{family}-Bold.ttf", "fonts-noto-core"
+    )
+
+
 FONT_SPECS: dict[Script, FontSpec] = {
     Script.LATIN: FontSpec("NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "fonts-noto-core"),
-    Script.ARABIC: FontSpec(
-        "NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf", "fonts-noto-core"
-    ),
-    Script.BENGALI: FontSpec(
-        "NotoSansBengali-Regular.ttf", "NotoSansBengali-Bold.ttf", "fonts-noto-core"
-    ),
+    Script.ARABIC: _noto_core("Arabic"),
+    Script.HEBREW: _noto_core("Hebrew"),
+    Script.BENGALI: _noto_core("Bengali"),
+    Script.DEVANAGARI: _noto_core("Devanagari"),
+    Script.GUJARATI: _noto_core("Gujarati"),
+    Script.GURMUKHI: _noto_core("Gurmukhi"),
+    Script.TAMIL: _noto_core("Tamil"),
+    Script.THAI: _noto_core("Thai"),
+    Script.ARMENIAN: _noto_core("Armenian"),
+    Script.GEORGIAN: _noto_core("Georgian"),
+    Script.ETHIOPIC: _noto_core("Ethiopic"),
     Script.CJK: FontSpec(
         "NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc", "fonts-noto-cjk", "Noto Sans CJK SC"
     ),
 }
 
+# Unicode blocks, in code point order.  Blocks the installed Noto fonts do not draw (Tamil
+# Supplement, Ethiopic Extended-B, Vedic Extensions) are left out on purpose: their
+# characters fall through to LATIN and are refused there, with the same error.
 _SCRIPT_RANGES: tuple[tuple[int, int, Script], ...] = (
+    (0x0530, 0x058F, Script.ARMENIAN),
+    (0x0590, 0x05FF, Script.HEBREW),
     (0x0600, 0x06FF, Script.ARABIC),
     (0x0750, 0x077F, Script.ARABIC),
     (0x0870, 0x08FF, Script.ARABIC),
+    (0x0900, 0x097F, Script.DEVANAGARI),
     (0x0980, 0x09FF, Script.BENGALI),
+    (0x0A00, 0x0A7F, Script.GURMUKHI),
+    (0x0A80, 0x0AFF, Script.GUJARATI),
+    (0x0B80, 0x0BFF, Script.TAMIL),
+    (0x0E00, 0x0E7F, Script.THAI),
+    (0x10A0, 0x10FF, Script.GEORGIAN),
     (0x1100, 0x11FF, Script.CJK),  # Hangul Jamo
+    (0x1200, 0x139F, Script.ETHIOPIC),  # Ethiopic and Ethiopic Supplement
+    (0x1C90, 0x1CBF, Script.GEORGIAN),  # Georgian Extended (Mtavruli capitals)
+    (0x2D00, 0x2D2F, Script.GEORGIAN),  # Georgian Supplement (Nuskhuri)
+    (0x2D80, 0x2DDF, Script.ETHIOPIC),  # Ethiopic Extended
     (0x2E80, 0x2FFF, Script.CJK),  # radicals, ideographic description
     (0x3000, 0x9FFF, Script.CJK),  # CJK punctuation, kana, Hangul compat, ideographs
+    (0xA8E0, 0xA8FF, Script.DEVANAGARI),  # Devanagari Extended
     (0xA960, 0xA97F, Script.CJK),
+    (0xAB00, 0xAB2F, Script.ETHIOPIC),  # Ethiopic Extended-A
     (0xAC00, 0xD7FF, Script.CJK),  # Hangul syllables
     (0xF900, 0xFAFF, Script.CJK),
+    (0xFB13, 0xFB17, Script.ARMENIAN),  # Armenian ligatures
+    (0xFB1D, 0xFB4F, Script.HEBREW),  # Hebrew presentation forms
     (0xFB50, 0xFDFF, Script.ARABIC),  # presentation forms A
     (0xFE30, 0xFE4F, Script.CJK),
     (0xFE70, 0xFEFF, Script.ARABIC),  # presentation forms B
     (0xFF00, 0xFFEF, Script.CJK),  # half/full width forms
     (0x20000, 0x3FFFF, Script.CJK),
 )
-_LANGUAGE = {Script.ARABIC: "ar", Script.BENGALI: "bn"}
+# BCP 47 tags for raqm, which picks locale-specific glyphs and shaping rules by them.  The
+# script alone does not say whether a Devanagari name is Hindi or Nepali, or an Ethiopic one
+# Amharic or Tigrinya, so each script gets its most widely used language.
+_LANGUAGE = {
+    Script.ARABIC: "ar",
+    Script.HEBREW: "he",
+    Script.BENGALI: "bn",
+    Script.DEVANAGARI: "hi",
+    Script.GUJARATI: "gu",
+    Script.GURMUKHI: "pa",
+    Script.TAMIL: "ta",
+    Script.THAI: "th",
+    Script.ARMENIAN: "hy",
+    Script.GEORGIAN: "ka",
+    Script.ETHIOPIC: "am",
+}
+RTL_SCRIPTS: frozenset[Script] = frozenset({Script.ARABIC, Script.HEBREW})
 
 
 def font_dirs() -> tuple[Path, ...]:
@@ -134,11 +195,16 @@ def _face_index(path: Path, face_name: str) -> int:
     raise FontNotFoundError(f"{path} has no face named {face_name!r}")
 
 
-def get_font(script: Script, size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """The raqm-shaped font for ``script`` at ``size`` px (cached per file, face and size)."""
+def _font_file(script: Script, bold: bool) -> tuple[Path, int]:
+    """Path and face index of the script's regular or bold font."""
     spec = FONT_SPECS[script]
     path = find_font_file(spec.bold if bold else spec.regular, font_dirs(), spec.package)
-    index = _face_index(path, spec.face_name) if spec.face_name else 0
+    return path, _face_index(path, spec.face_name) if spec.face_name else 0
+
+
+def get_font(script: Script, size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """The raqm-shaped font for ``script`` at ``size`` px (cached per file, face and size)."""
+    path, index = _font_file(script, bold)
     return _load_font(path, index, size)
 
 
@@ -146,11 +212,20 @@ def get_font(script: Script, size: int, bold: bool = False) -> ImageFont.FreeTyp
 def _load_font(path: Path, index: int, size: int) -> ImageFont.FreeTypeFont:
     if not features.check("raqm"):
         raise RuntimeError(
-            "Pillow reports no libraqm support, so Arabic and Bengali cannot be shaped. "
-            "PyPI wheels bundle raqm but load FriBiDi from the system (Debian: libfribidi0); "
-            "check with python -m PIL.report."
+            "Pillow reports no libraqm support, so Arabic, Hebrew and Indic names cannot be "
+            "shaped. PyPI wheels bundle raqm but load FriBiDi from the system (Debian: "
+            "libfribidi0); check with python -m PIL.report."
         )
     return ImageFont.truetype(path, size, index=index, layout_engine=ImageFont.Layout.RAQM)
+
+
+@lru_cache(maxsize=32)
+def _unshaped_probe_font(script: Script) -> ImageFont.FreeTypeFont:
+    """The script's regular font without raqm: a plain cmap lookup, for :func:`covers`."""
+    path, index = _font_file(script, bold=False)
+    return ImageFont.truetype(
+        path, _COVERAGE_PROBE_SIZE, index=index, layout_engine=ImageFont.Layout.BASIC
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -160,10 +235,18 @@ def covers(script: Script, char: str) -> bool:
     Pillow does not expose the cmap, so the rendered glyph is compared with the one for an
     unmapped code point.  Whitespace is always accepted: its empty glyph cannot be told
     apart from a font that draws nothing, and an empty space is harmless either way.
+
+    Most characters are probed through raqm, which also draws some the font has no glyph
+    of its own for (Ć as C plus a combining acute, invisible format characters).  A
+    combining mark is probed unshaped instead: raqm puts a lone mark on a dotted circle
+    (U+25CC), which never looks like .notdef, so every font would seem to have every mark.
     """
     if char.isspace():
         return True
-    font = get_font(script, _COVERAGE_PROBE_SIZE)
+    if unicodedata.category(char)[0] == "M":
+        font = _unshaped_probe_font(script)
+    else:
+        font = get_font(script, _COVERAGE_PROBE_SIZE)
     glyph, notdef = font.getmask(char), font.getmask(_UNMAPPED_CODEPOINT)
     return glyph.size != notdef.size or bytes(glyph) != bytes(notdef)
 
@@ -210,11 +293,17 @@ def _cjk_language(text: str) -> str:
 
 
 def _strong_direction(char: str) -> bool | None:
-    """True for right-to-left letters, False for left-to-right ones and digits, else None."""
+    """True for right-to-left letters, False for left-to-right ones and digits, else None.
+
+    In a right-to-left script, punctuation the UBA classes as strongly right-to-left counts
+    too: a Hebrew geresh (U+05F3) ending a name must stay with its letter, not drift to the
+    far end of the Hebrew word when Latin text follows.
+    """
     category = unicodedata.category(char)
     script = script_of(char)
-    if script is Script.ARABIC:
-        return True if category[0] in "LN" else None
+    if script in RTL_SCRIPTS:
+        strong = category[0] in "LN" or unicodedata.bidirectional(char) in ("R", "AL")
+        return True if strong else None
     if script is not None or category == "Nd":
         return False
     return None
@@ -224,7 +313,7 @@ def _paragraph_rtl(text: str) -> bool:
     """UBA rule P2: the first letter decides (digits do not)."""
     for char in text:
         if script_of(char) is not None and unicodedata.category(char)[0] == "L":
-            return script_of(char) is Script.ARABIC
+            return script_of(char) in RTL_SCRIPTS
     return False
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func
@@ -22,9 +21,10 @@ from idsvc.cards.models import Card
 from idsvc.cards.qr import alphanumeric_capacity
 from idsvc.cards.render import CardFace
 from idsvc.cards.validity import expiry_date
-from idsvc.clock import utcnow
+from idsvc.clock import end_of_local_day, local_date, utcnow
+from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
-from idsvc.crypto.keyring import Signer
+from idsvc.crypto.keyring import Signer, active_signer
 from idsvc.enrollment.photo import qr_thumbnail
 from idsvc.enrollment.policy import Policy
 from idsvc.errors import Conflict, Invalid, NotFound
@@ -50,6 +50,7 @@ class IssueContext:
     """What issuance needs beyond the resident: who, where, which keys, which rules."""
 
     issuer: str
+    timezone: str
     signer: Signer
     keys: MasterKey
     policy: Policy
@@ -58,6 +59,16 @@ class IssueContext:
     actor: Actor
     issued_by: str | None
     centre_id: int | None
+
+
+def issue_context(session: Session, *, settings: Settings, keys: MasterKey, policy: Policy,
+                  actor: Actor, issued_by: str | None, centre_id: int | None) -> IssueContext:
+    """Everything issuance needs, with the active signing key of this deployment."""
+    return IssueContext(
+        issuer=settings.issuer, timezone=settings.timezone,
+        signer=active_signer(session, keys_dir=settings.keys_dir), keys=keys, policy=policy,
+        status_list_size=settings.status_list_size, qr_max_version=settings.qr_max_version,
+        actor=actor, issued_by=issued_by, centre_id=centre_id)
 
 
 def unprintable_text(person: PersonalData) -> str | None:
@@ -129,12 +140,6 @@ def _sign_to_fit(
     return bare, False
 
 
-def _expires_at(expires_on: date | None) -> datetime | None:
-    if expires_on is None:
-        return None
-    return datetime.combine(expires_on + timedelta(days=1), time.min, tzinfo=UTC)
-
-
 def next_version(session: Session, number: str) -> int:
     latest = session.exec(select(func.max(Card.version)).where(Card.number == number)).one()
     return (latest or 0) + 1
@@ -156,7 +161,7 @@ def issue_card(
     number = number or _unused_number(session)
     version = next_version(session, number)
     now = utcnow()
-    today = now.date()
+    today = local_date(now, context.timezone)
     age = person.age_on(today)
     expires_on = expiry_date(
         age=age,
@@ -168,7 +173,8 @@ def issue_card(
     validity = credential.Validity(
         issuer=context.issuer,
         issued_at=now,
-        expires_at=_expires_at(expires_on),
+        expires_at=None if expires_on is None else end_of_local_day(expires_on,
+                                                                    context.timezone),
         status_uri=status_uri(context.issuer, slot.list_id),
         status_idx=slot.idx,
     )
@@ -267,7 +273,8 @@ def open_card(
     )
 
 
-def card_face(record_: CardRecord, *, city_name: str, return_address: str) -> CardFace:
+def card_face(record_: CardRecord, *, city_name: str, return_address: str,
+              timezone: str) -> CardFace:
     """What the printer puts on the card, from the stored record."""
     person, card = record_.person, record_.card
     if record_.portrait_jpeg is None:
@@ -280,7 +287,7 @@ def card_face(record_: CardRecord, *, city_name: str, return_address: str) -> Ca
         full_name=person.full_name,
         date_of_birth=person.date_of_birth,
         gender=None if person.gender == "U" else person.gender,
-        issued_on=card.issued_at.date(),
+        issued_on=local_date(card.issued_at, timezone),
         expires_on=card.expires_on,
         photo_jpeg=record_.portrait_jpeg,
         veteran=person.veteran,

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, UploadFile
 
-from idsvc.cards.service import IssueContext
-from idsvc.crypto.keyring import active_signer
+from idsvc.cards.service import issue_context
+from idsvc.clock import local_date, local_today
 from idsvc.db import SessionDep
 from idsvc.enrollment import service
 from idsvc.enrollment.models import Application
@@ -40,11 +40,12 @@ def _public(session: SessionDep, runtime: Runtime, staff: Staff,
             application: Application) -> ApplicationPublic:
     state = service.application_state(session, application=application,
                                       keys=runtime.master_key, policy=runtime.policy,
-                                      staff=staff)
+                                      staff=staff, today=local_today(runtime.settings.timezone))
     duplicate = state.duplicate
     return ApplicationPublic(
         id=application.id, status=application.status, centre_id=application.centre_id,
-        created_at=application.created_at, age=state.person.age_on(application.created_at.date()),
+        created_at=application.created_at,
+        age=state.person.age_on(local_date(application.created_at, runtime.settings.timezone)),
         documents=[DocumentCheckPublic.model_validate(d, from_attributes=True)
                    for d in state.documents],
         points=service.points_of(runtime.policy, state), has_photo=state.has_photo,
@@ -110,12 +111,9 @@ async def upload_photo(session: SessionDep, runtime: RuntimeDep, application_id:
 def approve(session: SessionDep, runtime: RuntimeDep, application_id: str,
             staff: Approver, body: ApproveRequest | None = None) -> IssuedCard:
     body = body or ApproveRequest()
-    settings = runtime.settings
-    context = IssueContext(
-        issuer=settings.issuer, signer=active_signer(session, keys_dir=settings.keys_dir),
-        keys=runtime.master_key, policy=runtime.policy,
-        status_list_size=settings.status_list_size, qr_max_version=settings.qr_max_version,
-        actor=actor_of(staff), issued_by=staff.id, centre_id=None)
+    context = issue_context(session, settings=runtime.settings, keys=runtime.master_key,
+                            policy=runtime.policy, actor=actor_of(staff), issued_by=staff.id,
+                            centre_id=None)
     card = service.approve(session, application=service.get_application(session, application_id),
                            staff=staff, override_duplicate=body.override_duplicate,
                            note=body.note, context=context)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import date
 from enum import StrEnum
 
 from sqlmodel import Session, select
 
 from idsvc.audit.service import record
 from idsvc.cards import service as cards
-from idsvc.clock import utcnow
+from idsvc.clock import local_today, utcnow
 from idsvc.crypto.envelope import MasterKey
 from idsvc.enrollment.models import Application, DocumentCheck
 from idsvc.enrollment.photo import PhotoLimits, normalise_portrait
@@ -163,7 +164,8 @@ def store_photo(session: Session, *, application: Application, upload: bytes, st
 
 
 def application_state(session: Session, *, application: Application, keys: MasterKey,
-                      policy: Policy, staff: Staff, audit: bool = True) -> ApplicationState:
+                      policy: Policy, staff: Staff, today: date,
+                      audit: bool = True) -> ApplicationState:
     """Decrypt the application for a clerk and list what still blocks approval."""
     resident = residents.get_resident(session, application.resident_id)
     person = residents.read_personal_data(resident, keys)
@@ -174,7 +176,7 @@ def application_state(session: Session, *, application: Application, keys: Maste
                                    match_key=resident.match_key)
     missing = missing_requirements(person=person, documents=_document_types(policy, checks),
                                    has_photo=resident.photo is not None, policy=policy,
-                                   today=utcnow().date())
+                                   today=today)
     if cards.unprintable_text(person) is not None:
         missing.append(Missing("text_not_printable",
                                "The name or emergency contact uses characters the card "
@@ -210,7 +212,8 @@ def approve(session: Session, *, application: Application, staff: Staff,
             raise Invalid("Say why the warning does not apply in `note`.", code="note_required")
         application.duplicate_override = True
     state = application_state(session, application=application, keys=context.keys,
-                              policy=context.policy, staff=staff, audit=False)
+                              policy=context.policy, staff=staff,
+                              today=local_today(context.timezone), audit=False)
     if state.missing:
         raise Invalid("The application does not meet every requirement yet.",
                       code="requirements_not_met",

@@ -281,6 +281,16 @@ def test_arabic_letters_are_joined_into_one_shape() -> None:
     assert seg.rtl and seg.language == "ar"
 
 
+def test_devanagari_conjunct_is_shaped_into_one_narrow_glyph() -> None:
+    """क + virama + ष must become the ligature क्ष, narrower than क and ष side by side."""
+    conjunct = "क्ष"
+    (seg,) = segments(conjunct)
+    assert (seg.script, seg.language) == (Script.DEVANAGARI, "hi")
+    font = get_font(Script.DEVANAGARI, 60)
+    letters_alone = font.getlength("क") + font.getlength("ष")
+    assert measure_line(conjunct, 60, False).width < 0.75 * letters_alone
+
+
 def test_mixed_direction_text_is_ordered_visually() -> None:
     assert [(s.text, s.rtl) for s in segments("Omar عمر")] == [("Omar ", False), ("عمر", True)]
     # Right-to-left paragraph: the phone number, written last, sits at the left end.
@@ -288,9 +298,22 @@ def test_mixed_direction_text_is_ordered_visually() -> None:
     assert visual == [("+1 555 0100", False), ("فاطمة ", True)]
 
 
-def test_text_no_font_can_draw_is_refused_not_printed_as_boxes() -> None:
-    with pytest.raises(UnsupportedTextError, match="U\\+05E9"):
-        segments("שרה כהן")
+@pytest.mark.parametrize(
+    ("text", "code_point"),
+    [
+        ("😀", "1F600"),
+        ("Ana 😀", "1F600"),
+        ("יעקב 😀", "1F600"),
+        ("अनिल 😀", "1F600"),
+        ("\U00010000", "10000"),  # Linear B syllable A
+    ],
+    ids=["emoji", "emoji after latin", "emoji after hebrew", "emoji after hindi", "linear b"],
+)
+def test_text_no_font_can_draw_is_refused_not_printed_as_boxes(
+    text: str, code_point: str
+) -> None:
+    with pytest.raises(UnsupportedTextError, match=f"U\\+{code_point}"):
+        segments(text)
 
 
 def test_missing_font_names_the_debian_package(tmp_path: Path) -> None:
