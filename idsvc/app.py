@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -14,16 +16,22 @@ from sqlmodel import Session
 from idsvc.cards.api import router as cards_router
 from idsvc.centres.api import router as centres_router
 from idsvc.config import Settings, get_settings
+from idsvc.crypto.admin_api import router as keys_admin_router
 from idsvc.crypto.api import public_router as keys_public_router
 from idsvc.crypto.envelope import MasterKey, load_master_key
 from idsvc.db import make_engine, make_sessionmaker
 from idsvc.enrollment.api import router as enrollment_router
 from idsvc.enrollment.policy import load_policy
 from idsvc.errors import install_error_handlers
-from idsvc.runtime import Runtime
+from idsvc.partners.api import router as partners_router
+from idsvc.runtime import Mirrors, Runtime
 from idsvc.staff.api import public_router as auth_public_router
 from idsvc.staff.api import router as staff_router
 from idsvc.staff.deps import current_staff
+from idsvc.status.api import public_router as status_public_router
+from idsvc.verification.api import router as verification_router
+from idsvc.verification.events import BatchingSink, EventSink, InlineSink
+from idsvc.verification.ratelimit import RateLimiter
 
 log = logging.getLogger("idsvc")
 API_PREFIX = "/api/v1"
@@ -59,22 +67,37 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
                sessions: sessionmaker[Session] | None = None) -> FastAPI:
     """Build the service; the policy and keys are checked here so a bad set-up fails at start."""
     settings = settings or get_settings()
+    sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
+    events: EventSink = (InlineSink() if settings.verification_events == "inline"
+                         else BatchingSink(sessions))
     runtime = Runtime(
         settings=settings,
         master_key=master_key or load_master_key(keys_dir=settings.keys_dir,
                                                  encoded=settings.data_key),
         policy=load_policy(settings.policy_file),
+        mirrors=Mirrors.empty(),
+        events=events,
+        limiter=RateLimiter(),
     )
-    app = FastAPI(title="idsvc", version="0.1.0",
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        events.close()
+
+    app = FastAPI(title="idsvc", version="0.1.0", lifespan=lifespan,
                   description="Municipal ID cards: enrollment, issuance and verification.")
     app.state.runtime = runtime
-    app.state.sessionmaker = sessions or make_sessionmaker(make_engine(settings.database_url))
+    app.state.sessionmaker = sessions
     install_error_handlers(app)
     _install_fallback_handlers(app)
 
     app.include_router(keys_public_router)
+    app.include_router(status_public_router)
     app.include_router(auth_public_router, prefix=API_PREFIX)
+    app.include_router(verification_router, prefix=API_PREFIX)  # partner API key, not staff
     staff_only = [Depends(current_staff)]
-    for router in (staff_router, centres_router, enrollment_router, cards_router):
+    for router in (staff_router, centres_router, enrollment_router, cards_router,
+                   partners_router, keys_admin_router):
         app.include_router(router, prefix=API_PREFIX, dependencies=staff_only)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -30,6 +31,13 @@ class Settings(BaseSettings):
     photo_max_bytes: int = 10 * 1024 * 1024
     qr_max_version: int = Field(default=20, ge=1, le=40)
     status_list_size: int = Field(default=131_072, ge=131_072)
+    verification_events: Literal["batched", "inline"] = Field(
+        default="batched", description="batched: written off the request path.")
+    verification_retention_days: int = Field(default=30, ge=1)
+    status_ttl_seconds: int = Field(default=300, ge=10,
+                                    description="How long verifiers may cache a status list.")
+    offline_status_max_age_hours: float = Field(
+        default=48, gt=0, description="Offline: older status lists give 'status_unknown'.")
     timezone: str = Field(default="America/New_York",
                           description="The city's time zone: ages and expiry dates use it.")
 

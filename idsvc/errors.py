@@ -27,6 +27,9 @@ class DomainError(Exception):
         self.message = message
         self.details = details
 
+    def headers(self) -> dict[str, str] | None:
+        return {"WWW-Authenticate": "Bearer"} if self.status_code == 401 else None
+
     def body(self) -> dict[str, Any]:
         return {"error": self.code, "message": self.message, **self.details}
 
@@ -61,6 +64,17 @@ class PayloadTooLarge(DomainError):
     default_code = "too_large"
 
 
+class RateLimited(DomainError):
+    status_code = 429
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, **details: Any) -> None:
+        super().__init__(message, retry_after=max(1, round(retry_after + 0.5)), **details)
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.details["retry_after"])}
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     """Describe bad fields without echoing their values: they may be personal data."""
     return [
@@ -75,8 +89,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,9 +11,33 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from idsvc.changes.follower import Follower
 from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
+from idsvc.crypto.keyring import KeyMirror
 from idsvc.enrollment.policy import Policy
+from idsvc.partners.mirror import PartnerKeyMirror
+from idsvc.status.mirror import StatusMirror
+from idsvc.status.publisher import StatusPublisher
+from idsvc.verification.events import EventSink
+from idsvc.verification.ratelimit import RateLimiter
+
+
+@dataclass(frozen=True)
+class Mirrors:
+    """In-memory copies that let verification read no database row."""
+
+    statuses: StatusMirror
+    keys: KeyMirror
+    partners: PartnerKeyMirror
+    follower: Follower
+    publisher: StatusPublisher
+
+    @classmethod
+    def empty(cls) -> Mirrors:
+        statuses, keys, partners = StatusMirror(), KeyMirror(), PartnerKeyMirror()
+        return cls(statuses, keys, partners, Follower([statuses, keys, partners]),
+                   StatusPublisher(statuses))
 
 
 @dataclass(frozen=True)
@@ -21,6 +45,9 @@ class Runtime:
     settings: Settings
     master_key: MasterKey
     policy: Policy
+    mirrors: Mirrors
+    events: EventSink
+    limiter: RateLimiter
 
 
 def get_runtime(request: Request) -> Runtime:

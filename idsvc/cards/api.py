@@ -6,9 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from idsvc.cards import render, service
-from idsvc.cards.schemas import CardQR, CardStaffView
+from idsvc.cards import lifecycle, render, service
+from idsvc.cards.models import Card
+from idsvc.cards.schemas import (
+    CardQR,
+    CardStaffView,
+    CardStateView,
+    FeeRequest,
+    ReissueRequest,
+    ReplaceRequest,
+    RevokeRequest,
+    SuspendRequest,
+)
+from idsvc.clock import local_today
 from idsvc.db import SessionDep
+from idsvc.errors import Invalid
 from idsvc.runtime import Runtime, RuntimeDep
 from idsvc.staff.deps import require
 from idsvc.staff.models import Staff
@@ -108,3 +120,72 @@ def card_pdf(
         "Content-Disposition": f'inline; filename="card-{face.card_number}.pdf"',
     }
     return Response(render.card_pdf(face), media_type="application/pdf", headers=headers)
+
+
+CardManager = Annotated[Staff, Depends(require(Permission.MANAGE_CARDS))]
+
+
+def _state(card: Card) -> CardStateView:
+    return CardStateView(card_number=card.number, version=card.version, state=card.state,
+                         state_reason=card.state_reason, issue_reason=card.issue_reason,
+                         issued_at=card.issued_at, expires_at=card.expires_on)
+
+
+def _context(session: SessionDep, runtime: Runtime, staff: Staff) -> service.IssueContext:
+    return service.issue_context(session, settings=runtime.settings, keys=runtime.master_key,
+                                 policy=runtime.policy, actor=actor_of(staff),
+                                 issued_by=staff.id, centre_id=staff.centre_id)
+
+
+def _fee(body: FeeRequest) -> service.Fee:
+    return service.Fee(cents=body.fee_cents, waived=body.fee_waived)
+
+
+@router.post("/cards/{card_number}/revoke")
+def revoke(session: SessionDep, card_number: str, body: RevokeRequest,
+           staff: CardManager) -> CardStateView:
+    card = service.find_card(session, card_number)
+    return _state(lifecycle.revoke(session, card=card, reason=lifecycle.RevokeReason(body.reason),
+                                   actor=actor_of(staff)))
+
+
+@router.post("/cards/{card_number}/suspend")
+def suspend(session: SessionDep, card_number: str, body: SuspendRequest,
+            staff: CardManager) -> CardStateView:
+    card = service.find_card(session, card_number)
+    return _state(lifecycle.suspend(session, card=card, reason=body.reason,
+                                    actor=actor_of(staff)))
+
+
+@router.post("/cards/{card_number}/reinstate")
+def reinstate(session: SessionDep, card_number: str, staff: CardManager) -> CardStateView:
+    card = service.find_card(session, card_number)
+    return _state(lifecycle.reinstate(session, card=card, actor=actor_of(staff)))
+
+
+@router.post("/cards/{card_number}/replace", status_code=201)
+def replace(session: SessionDep, runtime: RuntimeDep, card_number: str, body: ReplaceRequest,
+            staff: CardManager) -> CardStateView:
+    card = service.find_card(session, card_number)
+    return _state(lifecycle.replace(session, card=card, reason=body.reason,
+                                    context=_context(session, runtime, staff), fee=_fee(body)))
+
+
+@router.post("/cards/{card_number}/renew", status_code=201)
+def renew(session: SessionDep, runtime: RuntimeDep, card_number: str, staff: CardManager,
+          body: FeeRequest | None = None) -> CardStateView:
+    card = service.find_card(session, card_number)
+    return _state(lifecycle.renew(session, card=card, context=_context(session, runtime, staff),
+                                  today=local_today(runtime.settings.timezone),
+                                  fee=_fee(body or FeeRequest())))
+
+
+@router.post("/cards/{card_number}/reissue", status_code=201)
+def reissue(session: SessionDep, runtime: RuntimeDep, card_number: str, body: ReissueRequest,
+            staff: CardManager) -> CardStateView:
+    card = service.find_card(session, card_number)
+    changes = body.changes.model_dump(exclude_unset=True)
+    if not changes:
+        raise Invalid("Name at least one field to change.", code="no_changes")
+    return _state(lifecycle.reissue(session, card=card, changes=changes,
+                                    context=_context(session, runtime, staff)))

@@ -23,6 +23,8 @@ class Card(SQLModel, table=True):
     resident_id: str = Field(foreign_key="residents.id", index=True, max_length=32)
     application_id: str | None = Field(default=None, foreign_key="applications.id", max_length=32)
     state: str = Field(max_length=16, index=True)
+    state_reason: str | None = Field(default=None, max_length=32)
+    state_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     issued_at: datetime = Field(sa_type=UTCDateTime)
     expires_on: date | None = None
     status_list_id: int = Field(foreign_key="status_lists.id")
@@ -31,4 +33,7 @@ class Card(SQLModel, table=True):
     qr_has_photo: bool = True
     credential: bytes = Field(description="The QR text, sealed under the resident's key.")
     issued_by: str | None = Field(default=None, foreign_key="staff.id", max_length=32)
+    issue_reason: str = Field(default="new", max_length=16)
+    fee_cents: int | None = None
+    fee_waived: bool = False
     centre_id: int | None = Field(default=None, foreign_key="service_centres.id", index=True)

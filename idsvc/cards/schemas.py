@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from idsvc.residents.schemas import Address, Caretaker, EmergencyContact
+from idsvc.cards.lifecycle import ReplaceReason
+from idsvc.residents.schemas import Address, Caretaker, EmergencyContact, PersonalDataChanges
 
 
 class CardStaffView(BaseModel):
@@ -39,3 +42,46 @@ class CardQR(BaseModel):
     card_number: str
     version: int
     qr: str
+
+
+class SuspendReason(StrEnum):
+    REPORTED_LOST = "reported_lost"
+    REPORTED_STOLEN = "reported_stolen"
+    INVESTIGATION = "investigation"
+    RESIDENT_REQUEST = "resident_request"
+    NOT_ACTIVATED = "not_activated"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RevokeRequest(_Strict):
+    reason: Literal["lost", "stolen", "damaged", "deceased", "fraud", "clerical_error"]
+
+
+class SuspendRequest(_Strict):
+    reason: SuspendReason
+
+
+class FeeRequest(_Strict):
+    fee_cents: int = Field(default=0, ge=0, le=100_000)
+    fee_waived: bool = Field(default=False, description="A hardship waiver was granted.")
+
+
+class ReplaceRequest(FeeRequest):
+    reason: ReplaceReason
+
+
+class ReissueRequest(_Strict):
+    changes: PersonalDataChanges
+
+
+class CardStateView(BaseModel):
+    card_number: str
+    version: int
+    state: str
+    state_reason: str | None
+    issue_reason: str
+    issued_at: datetime
+    expires_at: date | None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import func
@@ -43,6 +44,14 @@ class CardState(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class Fee:
+    """What a replacement or renewal cost, or that a hardship waiver was granted."""
+
+    cents: int
+    waived: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,8 @@ def issue_card(
     application_id: str | None,
     context: IssueContext,
     number: str | None = None,
+    reason: str = "new",
+    fee: Fee | None = None,
 ) -> Card:
     """Sign and store a new card (or a new version of `number`) for the resident."""
     person = residents.read_personal_data(resident, context.keys)
@@ -201,6 +212,9 @@ def issue_card(
         credential=b"",
         issued_by=context.issued_by,
         centre_id=context.centre_id,
+        issue_reason=reason,
+        fee_cents=fee.cents if fee else None,
+        fee_waived=fee.waived if fee else False,
     )
     card.credential = residents.seal_for(
         resident, context.keys, field=_credential_field(card), data=text.encode()
@@ -214,6 +228,7 @@ def issue_card(
         subject_type="card",
         subject_id=card.id,
         details={
+            "reason": reason,
             "number": number,
             "version": version,
             "kid": context.signer.kid,
@@ -306,3 +321,26 @@ def card_numbers_of(session: Session, resident_id: str) -> list[str]:
 
 def card_number_for_application(session: Session, application_id: str) -> str | None:
     return session.exec(select(Card.number).where(Card.application_id == application_id)).first()
+
+
+def stored_credential(session: Session, *, number_text: str, keys: MasterKey) -> str | None:
+    """The current credential of a card number, or None if there is no such card.
+
+    For verification by number, which then checks it exactly as a scanned QR.
+    """
+    try:
+        card = find_card(session, number_text)
+    except NotFound:
+        return None
+    resident = residents.get_resident(session, card.resident_id)
+    return residents.open_for(resident, keys, field=_credential_field(card),
+                              sealed=card.credential).decode("ascii")
+
+
+def kids_in_circulation(session: Session) -> set[str]:
+    """Keys that signed a card not revoked and not yet expired: JWKS must keep them."""
+    today = utcnow().date() - timedelta(days=1)
+    statement = (select(Card.kid).where(Card.state != CardState.REVOKED)
+                 .where((Card.expires_on.is_(None)) | (Card.expires_on >= today))  # type: ignore[union-attr,operator]
+                 .distinct())
+    return set(session.exec(statement))

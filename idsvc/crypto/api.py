@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from idsvc.cards.service import kids_in_circulation
 from idsvc.crypto.keyring import jwks
 from idsvc.db import SessionDep
 
@@ -15,4 +16,4 @@ public_router = APIRouter(tags=["keys"])
 @public_router.get("/.well-known/jwks.json")
 def published_keys(session: SessionDep, response: Response) -> dict[str, Any]:
     response.headers["Cache-Control"] = "public, max-age=300"
-    return jwks(session)
+    return jwks(session, kids_in_circulation=kids_in_circulation(session))

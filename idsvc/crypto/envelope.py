@@ -55,6 +55,7 @@ class MasterKey:
 
     wrapping_key: bytes
     blind_index_key: bytes
+    pseudonym_key: bytes
 
     @classmethod
     def from_secret(cls, secret: bytes) -> MasterKey:
@@ -63,6 +64,7 @@ class MasterKey:
         return cls(
             wrapping_key=_derive(secret, b"idsvc/wrap-data-keys/v1"),
             blind_index_key=_derive(secret, b"idsvc/blind-index/v1"),
+            pseudonym_key=_derive(secret, b"idsvc/card-pseudonym/v1"),
         )
 
     def new_data_key(self, *, owner: str) -> tuple[bytes, bytes]:

@@ -13,15 +13,20 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlmodel import Session, select
 
+from idsvc.audit.service import Actor, record
+from idsvc.changes.models import Change
+from idsvc.changes.service import Topic, publish
 from idsvc.clock import utcnow
 from idsvc.crypto import es256
 from idsvc.crypto.keyfiles import KeyFileError, read_secret, write_secret
 from idsvc.crypto.models import SigningKey
-from idsvc.errors import Conflict
+from idsvc.errors import Conflict, NotFound
 
 
 class KeyState(StrEnum):
-    ACTIVE = "active"
+    ACTIVE = "active"            # signs new cards and status lists
+    RETIRED = "retired"          # signs nothing new; its cards verify until they expire
+    COMPROMISED = "compromised"  # nothing it signed is trusted any more
 
 
 @dataclass(frozen=True)
@@ -89,10 +94,98 @@ def list_keys(session: Session) -> list[SigningKey]:
     return list(session.exec(statement))
 
 
-def jwks(session: Session) -> dict[str, Any]:
-    """The published key set: every key that may have signed a card in circulation."""
+def get_key(session: Session, kid: str) -> SigningKey:
+    key = session.get(SigningKey, kid)
+    if key is None:
+        raise NotFound(f"No signing key {kid}.", code="key_not_found")
+    return key
+
+
+def _set_state(session: Session, key: SigningKey, state: KeyState, actor: Actor) -> None:
+    previous = key.state
+    key.state, key.state_changed_at = state, utcnow()
+    session.add(key)
+    session.flush()
+    publish(session, topic=Topic.KEYS, ref=key.kid)
+    record(session, actor=actor, action=f"key.{state}", subject_type="signing_key",
+           subject_id=key.kid, details={"from": previous})
+
+
+def rotate(session: Session, *, keys_dir: Path, actor: Actor) -> SigningKey:
+    """A new active key; the old active keys retire but keep verifying their cards."""
+    for old in session.exec(select(SigningKey).where(SigningKey.state == KeyState.ACTIVE)):
+        _set_state(session, old, KeyState.RETIRED, actor)
+    key = generate_signing_key(session, keys_dir=keys_dir)
+    publish(session, topic=Topic.KEYS, ref=key.kid)
+    record(session, actor=actor, action="key.rotate", subject_type="signing_key",
+           subject_id=key.kid)
+    return key
+
+
+def retire(session: Session, *, kid: str, actor: Actor) -> SigningKey:
+    """Stop signing with `kid`; the cards it signed keep verifying until they expire."""
+    key = get_key(session, kid)
+    if key.state == KeyState.COMPROMISED:
+        raise Conflict("A compromised key stays compromised.", code="key_compromised")
+    if key.state == KeyState.ACTIVE:
+        others = session.exec(select(SigningKey).where(SigningKey.state == KeyState.ACTIVE,
+                                                       SigningKey.kid != kid)).first()
+        if others is None:
+            raise Conflict("This is the only key that signs new cards: run "
+                           "`idsvc keys rotate` to replace it.", code="last_active_key")
+        _set_state(session, key, KeyState.RETIRED, actor)
+    return key
+
+
+def mark_compromised(session: Session, *, kid: str, keys_dir: Path,
+                     actor: Actor) -> SigningKey | None:
+    """Distrust everything `kid` signed; if it was the signer, rotate to a fresh key."""
+    key = get_key(session, kid)
+    was_active = key.state == KeyState.ACTIVE
+    if key.state != KeyState.COMPROMISED:
+        _set_state(session, key, KeyState.COMPROMISED, actor)
+    if was_active and active_key(session) is None:
+        return rotate(session, keys_dir=keys_dir, actor=actor)
+    return None
+
+
+def jwks(session: Session, *, kids_in_circulation: set[str]) -> dict[str, Any]:
+    """The published key set: active keys, and any key that signed a card still in use.
+
+    Compromised keys stay listed, marked, so synced offline verifiers refuse their cards.
+    """
     keys = []
     for key in list_keys(session):
+        if key.state == KeyState.RETIRED and key.kid not in kids_in_circulation:
+            continue
         jwk = json.loads(key.public_jwk)
         keys.append({**jwk, "kid": key.kid, "alg": "ES256", "use": "sig", "state": key.state})
     return {"keys": keys}
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    kid: str
+    public_key: ec.EllipticCurvePublicKey
+    state: str
+
+
+class KeyMirror:
+    """Every worker's copy of the public keys and their states, kept by the change feed."""
+
+    topic = Topic.KEYS
+
+    def __init__(self) -> None:
+        self._keys: dict[str, TrustedKey] = {}
+
+    def reload(self, session: Session) -> None:
+        self._keys = {key.kid: TrustedKey(key.kid,
+                                          es256.public_key_from_jwk(json.loads(key.public_jwk)),
+                                          key.state)
+                      for key in list_keys(session)}
+
+    def apply(self, session: Session, change: Change) -> None:
+        self.reload(session)
+
+    def get(self, kid: str) -> TrustedKey | None:
+        return self._keys.get(kid)

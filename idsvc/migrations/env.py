@@ -8,11 +8,14 @@ from sqlalchemy import Connection, engine_from_config, pool
 import idsvc.audit.models
 import idsvc.cards.models
 import idsvc.centres.models
+import idsvc.changes.models
 import idsvc.crypto.models
 import idsvc.enrollment.models
+import idsvc.partners.models
 import idsvc.residents.models
 import idsvc.staff.models
-import idsvc.status.models  # noqa: F401  (the imports above register the tables)
+import idsvc.status.models
+import idsvc.verification.models  # noqa: F401  (the imports above register the tables)
 from idsvc.db import metadata
 
 config = context.config

@@ -139,3 +139,20 @@ class PersonalData(Strict):
     def age_on(self, day: date) -> int:
         born = self.date_of_birth
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class PersonalDataChanges(Strict):
+    """Fields to change on a record (a new name, a move); those left out stay as they are."""
+
+    given_name: Name | None = Field(default=None, min_length=1)
+    middle_name: Name | None = None
+    family_name: Name | None = None
+    name_order: NameOrder | None = None
+    date_of_birth: date | None = None
+    gender: Gender | None = None
+    address: Address | None = None
+    preferred_languages: list[str] | None = Field(default=None, max_length=2)
+    emergency_contact: EmergencyContact | None = None
+    veteran: bool | None = None
+    organ_donor: bool | None = None
+    contact: Contact | None = None

@@ -38,6 +38,17 @@ def create_resident(session: Session, *, data: PersonalData, keys: MasterKey) ->
     return resident
 
 
+def update_personal_data(session: Session, *, resident: Resident, data: PersonalData,
+                         keys: MasterKey) -> None:
+    """Re-seal the record and refresh its duplicate-check tag (names may have changed)."""
+    resident.personal_data = seal_for(resident, keys, field="personal_data",
+                                      data=data.model_dump_json().encode())
+    resident.match_key = match_key_for(keys, data)
+    resident.updated_at = utcnow()
+    session.add(resident)
+    session.flush()
+
+
 def get_resident(session: Session, resident_id: str) -> Resident:
     resident = session.get(Resident, resident_id)
     if resident is None:

@@ -20,10 +20,12 @@ class Permission(StrEnum):
     MANAGE_STAFF = "manage_staff"
     MANAGE_CENTRES = "manage_centres"
     MANAGE_KEYS = "manage_keys"
+    MANAGE_PARTNERS = "manage_partners"
+    MANAGE_CARDS = "manage_cards"              # revoke, suspend, reinstate, replace, renew
     READ_AUDIT = "read_audit"
 
 
-_CLERK = {Permission.ENROLL, Permission.APPROVE, Permission.READ_CARDS}
+_CLERK = {Permission.ENROLL, Permission.APPROVE, Permission.READ_CARDS, Permission.MANAGE_CARDS}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset(_CLERK),
     Role.SUPERVISOR: frozenset(_CLERK | {Permission.OVERRIDE_DUPLICATE}),

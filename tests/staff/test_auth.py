@@ -87,7 +87,8 @@ def test_page_session_cookie_is_httponly_strict_and_works(client):
     assert client.get("/api/v1/staff/me").status_code == 401
 
 
-PUBLIC = {"/api/v1/auth/token", "/api/v1/auth/session", "/.well-known/jwks.json"}
+PUBLIC = {"/api/v1/auth/token", "/api/v1/auth/session", "/.well-known/jwks.json",
+          "/status/{list_id}"}
 
 
 def test_every_route_but_the_declared_public_ones_needs_login(app, client):

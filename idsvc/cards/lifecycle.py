@@ -1,0 +1,156 @@
+"""A card's life after issuance: revoke, suspend, reinstate, replace, renew, reissue.
+
+Each step is audited and reaches the status list in the same transaction, so
+online verification sees it on the next request and offline verifiers on
+their next sync. Only the newest version of a card number can change: older
+versions were revoked when they were superseded.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from idsvc.audit.service import Actor, record
+from idsvc.cards.models import Card
+from idsvc.cards.service import CardState, Fee, IssueContext, issue_card
+from idsvc.clock import utcnow
+from idsvc.enrollment.policy import RenewalRules
+from idsvc.errors import Conflict, Invalid
+from idsvc.residents import service as residents
+from idsvc.residents.schemas import PersonalData
+from idsvc.status.service import Slot, Status, set_status
+
+
+class RevokeReason(StrEnum):
+    LOST = "lost"
+    STOLEN = "stolen"
+    DAMAGED = "damaged"
+    DECEASED = "deceased"
+    FRAUD = "fraud"
+    CLERICAL_ERROR = "clerical_error"
+    SUPERSEDED = "superseded"  # a newer version was issued: set by idsvc, not chosen
+
+
+class ReplaceReason(StrEnum):
+    LOST = "lost"
+    STOLEN = "stolen"
+    DAMAGED = "damaged"
+
+
+_STATUS_OF = {CardState.ACTIVE: Status.VALID, CardState.SUSPENDED: Status.SUSPENDED,
+              CardState.REVOKED: Status.INVALID}
+
+
+def _change_state(session: Session, card: Card, state: CardState, reason: str | None,
+                  actor: Actor, action: str) -> Card:
+    card.state, card.state_reason, card.state_changed_at = state, reason, utcnow()
+    session.add(card)
+    set_status(session, slot=Slot(card.status_list_id, card.status_idx), status=_STATUS_OF[state])
+    session.flush()
+    record(session, actor=actor, action=action, subject_type="card", subject_id=card.id,
+           details={"number": card.number, "version": card.version, "reason": reason})
+    return card
+
+
+def revoke(session: Session, *, card: Card, reason: RevokeReason, actor: Actor) -> Card:
+    """Final: a revoked card never verifies again (replace it instead)."""
+    if card.state == CardState.REVOKED:
+        raise Conflict("The card is already revoked.", code="card_revoked")
+    return _change_state(session, card, CardState.REVOKED, reason, actor, "card.revoke")
+
+
+def suspend(session: Session, *, card: Card, reason: str, actor: Actor) -> Card:
+    if card.state != CardState.ACTIVE:
+        raise Conflict(f"Only an active card can be suspended; this one is {card.state}.",
+                       code=f"card_{card.state}")
+    return _change_state(session, card, CardState.SUSPENDED, reason, actor, "card.suspend")
+
+
+def reinstate(session: Session, *, card: Card, actor: Actor) -> Card:
+    if card.state != CardState.SUSPENDED:
+        raise Conflict(f"Only a suspended card can be reinstated; this one is {card.state}.",
+                       code=f"card_{card.state}")
+    return _change_state(session, card, CardState.ACTIVE, None, actor, "card.reinstate")
+
+
+def _new_version(session: Session, *, card: Card, context: IssueContext, reason: str,
+                 fee: Fee | None) -> Card:
+    """Supersede `card` with a freshly signed version of the same number."""
+    if card.state != CardState.REVOKED:
+        _change_state(session, card, CardState.REVOKED, RevokeReason.SUPERSEDED, context.actor,
+                      "card.revoke")
+    resident = residents.get_resident(session, card.resident_id)
+    return issue_card(session, resident=resident, application_id=card.application_id,
+                      context=context, number=card.number, reason=reason, fee=fee)
+
+
+def replace(session: Session, *, card: Card, reason: ReplaceReason, context: IssueContext,
+            fee: Fee | None) -> Card:
+    """A lost, stolen or damaged card: the old one stops verifying, a new version is issued."""
+    if card.state != CardState.REVOKED:
+        _change_state(session, card, CardState.REVOKED, reason, context.actor, "card.revoke")
+    elif card.state_reason not in set(ReplaceReason):
+        raise Conflict(f"A card revoked as {card.state_reason} cannot be replaced.",
+                       code="card_not_replaceable")
+    return _new_version(session, card=card, context=context, reason="replacement", fee=fee)
+
+
+def renewal_window(expires_on: date, rules: RenewalRules) -> tuple[date, date]:
+    return (expires_on - timedelta(days=rules.days_before_expiry),
+            expires_on + timedelta(days=rules.days_after_expiry))
+
+
+def renew(session: Session, *, card: Card, context: IssueContext, today: date,
+          fee: Fee | None) -> Card:
+    """A new version with a new validity period, only inside the renewal window."""
+    if card.state != CardState.ACTIVE:
+        raise Conflict(f"Only an active card can be renewed; this one is {card.state}.",
+                       code=f"card_{card.state}")
+    if card.expires_on is None:
+        raise Conflict("This card never expires.", code="card_never_expires")
+    opens, closes = renewal_window(card.expires_on, context.policy.renewal)
+    if not opens <= today <= closes:
+        raise Invalid(f"Renewal is possible from {opens} to {closes}.",
+                      code="outside_renewal_window", opens=opens.isoformat(),
+                      closes=closes.isoformat())
+    return _new_version(session, card=card, context=context, reason="renewal", fee=fee)
+
+
+def reissue(session: Session, *, card: Card, changes: dict[str, object],
+            context: IssueContext) -> Card:
+    """After a change of name or address: update the record, then a new version."""
+    if card.state == CardState.REVOKED:
+        raise Conflict("The card is revoked; replace it instead.", code="card_revoked")
+    resident = residents.get_resident(session, card.resident_id)
+    current = residents.read_personal_data(resident, context.keys)
+    updated = PersonalData.model_validate({**current.model_dump(), **changes})
+    residents.update_personal_data(session, resident=resident, data=updated, keys=context.keys)
+    record(session, actor=context.actor, action="resident.update", subject_type="resident",
+           subject_id=resident.id, details={"fields": sorted(changes)})
+    return _new_version(session, card=card, context=context, reason="reissue", fee=None)
+
+
+def cards_signed_by(session: Session, kid: str) -> list[Card]:
+    """Cards still in use (newest version, not revoked) whose credential `kid` signed."""
+    statement = (select(Card).where(Card.kid == kid, Card.state != CardState.REVOKED)
+                 .order_by(Card.number))  # type: ignore[arg-type]
+    return list(session.exec(statement))
+
+
+def reissue_signed_by(session: Session, *, kid: str, context: IssueContext) -> list[Card]:
+    """New versions, signed by the active key, for every card `kid` signed (compromised key).
+
+    A suspended card stays suspended in its new version.
+    """
+    reissued = []
+    for card in cards_signed_by(session, kid):
+        state, reason = card.state, card.state_reason
+        new = _new_version(session, card=card, context=context, reason="rekey", fee=None)
+        if state == CardState.SUSPENDED:
+            _change_state(session, new, CardState.SUSPENDED, reason, context.actor,
+                          "card.suspend")
+        reissued.append(new)
+    return reissued

@@ -1,0 +1,84 @@
+"""Partner administration routes (administrators only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from idsvc.db import SessionDep
+from idsvc.partners import service
+from idsvc.partners.models import Partner, PartnerKey
+from idsvc.partners.schemas import (
+    KeyCreate,
+    KeyPublic,
+    NewKey,
+    PartnerCreate,
+    PartnerPublic,
+    PartnerUpdate,
+)
+from idsvc.staff.deps import require
+from idsvc.staff.models import Staff
+from idsvc.staff.roles import Permission
+from idsvc.staff.service import actor_of
+
+router = APIRouter(tags=["partners"])
+PartnerAdmin = Annotated[Staff, Depends(require(Permission.MANAGE_PARTNERS))]
+
+
+def _public(partner: Partner) -> PartnerPublic:
+    return PartnerPublic(id=partner.id, name=partner.name, kind=partner.kind,
+                         scope=sorted(service.scope_of(partner)),
+                         scope_narrowed=partner.scope is not None,
+                         rate_limit_per_minute=partner.rate_limit_per_minute,
+                         active=partner.active, created_at=partner.created_at)
+
+
+def _key(key: PartnerKey) -> KeyPublic:
+    return KeyPublic.model_validate(key, from_attributes=True)
+
+
+@router.post("/partners", status_code=201)
+def create_partner(session: SessionDep, body: PartnerCreate, admin: PartnerAdmin) -> PartnerPublic:
+    return _public(service.create_partner(session, name=body.name, kind=body.kind,
+                                          actor=actor_of(admin)))
+
+
+@router.get("/partners")
+def list_partners(session: SessionDep, _: PartnerAdmin) -> list[PartnerPublic]:
+    return [_public(p) for p in service.list_partners(session)]
+
+
+@router.get("/partners/{partner_id}")
+def read_partner(session: SessionDep, partner_id: int, _: PartnerAdmin) -> PartnerPublic:
+    return _public(service.get_partner(session, partner_id))
+
+
+@router.patch("/partners/{partner_id}")
+def update_partner(session: SessionDep, partner_id: int, body: PartnerUpdate,
+                   admin: PartnerAdmin) -> PartnerPublic:
+    partner = service.update_partner(session, partner=service.get_partner(session, partner_id),
+                                     fields=body.model_dump(exclude_unset=True),
+                                     actor=actor_of(admin))
+    return _public(partner)
+
+
+@router.post("/partners/{partner_id}/keys", status_code=201)
+def create_key(session: SessionDep, partner_id: int, admin: PartnerAdmin,
+               body: KeyCreate | None = None) -> NewKey:
+    key, plain = service.issue_key(session, partner=service.get_partner(session, partner_id),
+                                   label=(body or KeyCreate()).label, actor=actor_of(admin))
+    return NewKey(**_key(key).model_dump(), api_key=plain)
+
+
+@router.get("/partners/{partner_id}/keys")
+def list_keys(session: SessionDep, partner_id: int, _: PartnerAdmin) -> list[KeyPublic]:
+    return [_key(k) for k in service.list_keys(session, service.get_partner(session, partner_id))]
+
+
+@router.delete("/partners/{partner_id}/keys/{key_id}", status_code=204)
+def revoke_key(session: SessionDep, partner_id: int, key_id: int,
+               admin: PartnerAdmin) -> Response:
+    service.revoke_key(session, partner=service.get_partner(session, partner_id), key_id=key_id,
+                       actor=actor_of(admin))
+    return Response(status_code=204)

@@ -1,0 +1,66 @@
+"""What a partner is told about a card: only the fields its scope names (DESIGN §6)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from idsvc.cards import credential as c
+from idsvc.partners.scopes import Field
+
+_PHOTO_TYPES = {c.PHOTO_FORMAT_WEBP: "image/webp", 1: "image/jpeg"}
+
+
+def age_group(born: date, today: date) -> str:
+    """Coarse on purpose: a museum learns 'senior', never a birthday."""
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    if age < 18:
+        return "minor"
+    return "senior" if age >= 65 else "adult"
+
+
+def _birth_date(claim: Mapping[Any, Any]) -> date | None:
+    value = claim.get(c.F_DATE_OF_BIRTH)
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value.replace("-", ""), "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _instant(claims: Mapping[Any, Any], key: int) -> str | None:
+    value = claims.get(key)
+    if not isinstance(value, int):
+        return None
+    return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _photo(claim: Mapping[Any, Any]) -> str | None:
+    data = claim.get(c.F_PHOTO)
+    if not isinstance(data, bytes):
+        return None
+    media = _PHOTO_TYPES.get(claim.get(c.F_PHOTO_FORMAT), "application/octet-stream")
+    return f"data:{media};base64,{base64.b64encode(data).decode()}"
+
+
+def disclose(decoded: c.DecodedCredential, scope: frozenset[Field],
+             today: date) -> dict[str, Any]:
+    """The scoped card fields, read from the signed credential alone."""
+    claim, claims = decoded.claim169, decoded.claims
+    born = _birth_date(claim)
+    readers: dict[Field, Callable[[], Any]] = {
+        Field.CARD_NUMBER: lambda: claim.get(c.F_ID),
+        Field.FULL_NAME: lambda: claim.get(c.F_FULL_NAME),
+        Field.FIRST_NAME: lambda: claim.get(c.F_FIRST_NAME),
+        Field.DATE_OF_BIRTH: lambda: born.isoformat() if born else None,
+        Field.ADDRESS: lambda: claim.get(c.F_ADDRESS),
+        Field.PHOTO: lambda: _photo(claim),
+        Field.ISSUED_AT: lambda: _instant(claims, c.CLAIM_IAT),
+        Field.EXPIRES_AT: lambda: _instant(claims, c.CLAIM_EXP),
+        Field.CITY_RESIDENT: lambda: True,
+        Field.AGE_GROUP: lambda: age_group(born, today) if born else None,
+    }
+    return {str(field): readers[field]() for field in sorted(scope) if field in readers}

@@ -1,0 +1,69 @@
+"""Online verification for partners (DESIGN §6): a verdict and the scoped card fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from idsvc.cards.service import stored_credential
+from idsvc.clock import local_date, utcnow
+from idsvc.crypto.envelope import MasterKey
+from idsvc.crypto.keyring import KeyMirror
+from idsvc.crypto.pseudonym import card_reference
+from idsvc.partners.service import PartnerCredential
+from idsvc.status.mirror import StatusMirror
+from idsvc.status.service import parse_status_uri
+from idsvc.verification.checker import SHOWS_CARD, Check, Result, check_credential
+from idsvc.verification.disclosure import disclose
+from idsvc.verification.events import EventSink
+from idsvc.verification.models import VerificationEvent
+
+
+@dataclass(frozen=True)
+class VerifyContext:
+    issuer: str
+    timezone: str
+    keys: KeyMirror
+    statuses: StatusMirror
+    master_key: MasterKey
+    events: EventSink
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    checked_at: datetime
+    card: dict[str, Any] | None
+
+
+def _check(text: str, context: VerifyContext, now: datetime) -> Check:
+    def status_of(uri: str, idx: int) -> int | None:
+        list_id = parse_status_uri(context.issuer, uri)
+        return None if list_id is None else context.statuses.status(list_id, idx)
+
+    check = check_credential(text, keys=context.keys, issuer=context.issuer,
+                             status_of=status_of, now=now)
+    if check.result == Result.STATUS_UNKNOWN:  # online, our own lists are always at hand
+        return Check(Result.INVALID, "unknown_status_list")
+    return check
+
+
+def verify(session: Session, *, qr: str | None, card_number: str | None,
+           partner: PartnerCredential, context: VerifyContext) -> Outcome:
+    """Same rules for a scanned QR and a typed number: a number is checked via its credential."""
+    now = utcnow()
+    text = qr if qr is not None else stored_credential(
+        session, number_text=card_number or "", keys=context.master_key)
+    check = Check(Result.NOT_FOUND, "no_such_card") if text is None else _check(text, context, now)
+    card = None
+    if check.result in SHOWS_CARD and check.decoded is not None:
+        card = disclose(check.decoded, partner.scope, local_date(now, context.timezone))
+    number = check.card_number
+    context.events.record(session, VerificationEvent(
+        at=now, partner_id=partner.partner_id, key_id=partner.key_id,
+        method="qr" if qr is not None else "number", result=check.result,
+        card_ref=card_reference(context.master_key.pseudonym_key, number) if number else None))
+    return Outcome(check.result, now, card)
