@@ -89,3 +89,20 @@ def enroll_and_approve(client: TestClient, headers: dict[str, str],
     r = client.post(f"/api/v1/applications/{application['id']}/approve", headers=headers)
     assert r.status_code == 201, r.text
     return r.json()
+
+
+def partner_headers(client: TestClient, admin: dict[str, str], kind: str = "law_enforcement",
+                    name: str | None = None) -> dict[str, str]:
+    """Create a partner of `kind` with one API key; return its Authorization header."""
+    r = client.post("/api/v1/partners", json={"name": name or f"{kind} partner", "kind": kind},
+                    headers=admin)
+    assert r.status_code == 201, r.text
+    key = client.post(f"/api/v1/partners/{r.json()['id']}/keys", headers=admin)
+    assert key.status_code == 201, key.text
+    return {"Authorization": f"Bearer {key.json()['api_key']}"}
+
+
+def card_qr(client: TestClient, staff: dict[str, str], number: str) -> str:
+    r = client.get(f"/api/v1/cards/{number}/qr", headers=staff)
+    assert r.status_code == 200, r.text
+    return r.json()["qr"]
