@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +22,7 @@ from idsvc.db import make_engine, make_sessionmaker
 from idsvc.enrollment.api import router as enrollment_router
 from idsvc.enrollment.policy import load_policy
 from idsvc.errors import install_error_handlers
+from idsvc.middleware import BodySizeLimit, LastResortErrors
 from idsvc.partners.api import router as partners_router
 from idsvc.runtime import Mirrors, Runtime
 from idsvc.staff.api import public_router as auth_public_router
@@ -44,16 +44,6 @@ def _install_fallback_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "conflict",
                              "message": "The change conflicts with another; try again."},
                             status_code=409)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        # Type and place only: exception text may quote personal data from the request.
-        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        log.error("unexpected %s at %s:%s", type(exc).__name__,
-                  where.filename if where else "?", where.lineno if where else "?")
-        return JSONResponse({"error": "internal_error",
-                             "message": "Something went wrong on our side; nothing was saved."},
-                            status_code=500)
 
     @app.exception_handler(OperationalError)
     async def _unavailable(_: Request, exc: OperationalError) -> JSONResponse:
@@ -100,4 +90,6 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     for router in (staff_router, centres_router, enrollment_router, cards_router,
                    partners_router, keys_admin_router):
         app.include_router(router, prefix=API_PREFIX, dependencies=staff_only)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.photo_max_bytes + 1_048_576)
+    app.add_middleware(LastResortErrors)
     return app

@@ -64,6 +64,13 @@ class PayloadTooLarge(DomainError):
     default_code = "too_large"
 
 
+class Unavailable(DomainError):
+    """The deployment is not set up to do this yet (an operator must act), or is overloaded."""
+
+    status_code = 503
+    default_code = "unavailable"
+
+
 class RateLimited(DomainError):
     status_code = 429
     default_code = "rate_limited"

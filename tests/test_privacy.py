@@ -21,7 +21,7 @@ from idsvc.db import make_engine, make_sessionmaker, metadata
 from idsvc.staff.roles import Role
 from idsvc.staff.service import create_staff, open_session
 from tests.conftest import PASSWORD, settings_for
-from tests.factories import enroll_and_approve
+from tests.factories import applicant, enroll_and_approve
 
 FORBIDDEN = re.compile(r"immigra|citizen|nationality|country_of_birth|birth_country|visa|"
                        r"social_security|\bssn\b|legal_status|alien", re.IGNORECASE)
@@ -85,7 +85,16 @@ def test_unexpected_error_is_json_and_does_not_log_request_data(app, caplog):
     def boom() -> None:
         raise RuntimeError("secret Amaru Quispe")
 
-    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level("ERROR"):
+    # The exception must not escape the app: a server would log its text with a traceback.
+    with TestClient(app, raise_server_exceptions=True) as client, caplog.at_level("DEBUG"):
         r = client.get("/boom")
     assert r.status_code == 500 and r.json()["error"] == "internal_error"
     assert "Amaru" not in caplog.text and "RuntimeError" in caplog.text
+
+
+def test_oversized_body_is_refused_before_parsing(client, clerk):
+    too_big = b"x" * (11 * 1024 * 1024 + 10)
+    created = client.post("/api/v1/applications", json=applicant(), headers=clerk).json()
+    r = client.put(f"/api/v1/applications/{created['id']}/photo",
+                   files={"file": ("big.jpg", too_big, "image/jpeg")}, headers=clerk)
+    assert r.status_code == 413 and r.json()["error"] == "too_large"

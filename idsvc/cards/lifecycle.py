@@ -83,7 +83,7 @@ def _new_version(session: Session, *, card: Card, context: IssueContext, reason:
         _change_state(session, card, CardState.REVOKED, RevokeReason.SUPERSEDED, context.actor,
                       "card.revoke")
     resident = residents.get_resident(session, card.resident_id)
-    return issue_card(session, resident=resident, application_id=card.application_id,
+    return issue_card(session, resident=resident, application_id=None,
                       context=context, number=card.number, reason=reason, fee=fee)
 
 

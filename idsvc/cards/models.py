@@ -21,7 +21,9 @@ class Card(SQLModel, table=True):
     number: str = Field(max_length=12, index=True)
     version: int
     resident_id: str = Field(foreign_key="residents.id", index=True, max_length=32)
-    application_id: str | None = Field(default=None, foreign_key="applications.id", max_length=32)
+    # Set on the card an approval issued (version 1) only: one card per application.
+    application_id: str | None = Field(default=None, foreign_key="applications.id",
+                                       max_length=32, unique=True)
     state: str = Field(max_length=16, index=True)
     state_reason: str | None = Field(default=None, max_length=32)
     state_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -625,3 +625,20 @@ def card_pdf(face: CardFace) -> bytes:
         subsampling=0,
     )
     return buffer.getvalue()
+
+
+def unprintable_field(full_name: str, emergency_contact: str | None) -> str | None:
+    """Which of the resident's texts no font can draw or no box can hold, if any.
+
+    Asked before a card is approved, so a card that cannot be printed is never issued.
+    """
+    checks = [("name", full_name, NAME_BOX, NAME)]
+    if emergency_contact:
+        checks.append(("emergency_contact", emergency_contact,
+                       Box(BACK_COLUMN.x, 0, BACK_COLUMN.w, 76), BACK_VALUE))
+    for field, text, box, style in checks:
+        try:
+            fit_text(text, box.w, box.h, style)
+        except ValueError:  # includes UnsupportedTextError
+            return field
+    return None

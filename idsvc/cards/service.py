@@ -16,8 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from idsvc.audit.service import Actor, record
-from idsvc.cards import credential, numbers
-from idsvc.cards.fonts import UnsupportedTextError, segments
+from idsvc.cards import credential, numbers, render
 from idsvc.cards.models import Card
 from idsvc.cards.qr import alphanumeric_capacity
 from idsvc.cards.render import CardFace
@@ -80,18 +79,10 @@ def issue_context(session: Session, *, settings: Settings, keys: MasterKey, poli
         actor=actor, issued_by=issued_by, centre_id=centre_id)
 
 
-def unprintable_text(person: PersonalData) -> str | None:
-    """The first text the card would carry that no installed font can draw, if any.
-
-    Checked before approval: a card with empty boxes for a legal name must not be made.
-    """
+def unprintable_field(person: PersonalData) -> str | None:
+    """'name' or 'emergency_contact' when the card could not print it, else None."""
     contact = person.emergency_contact
-    for text in (person.full_name, contact.one_line() if contact else ""):
-        try:
-            segments(text)
-        except UnsupportedTextError:
-            return text
-    return None
+    return render.unprintable_field(person.full_name, contact.one_line() if contact else None)
 
 
 def _unused_number(session: Session) -> str:

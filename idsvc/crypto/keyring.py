@@ -20,7 +20,7 @@ from idsvc.clock import utcnow
 from idsvc.crypto import es256
 from idsvc.crypto.keyfiles import KeyFileError, read_secret, write_secret
 from idsvc.crypto.models import SigningKey
-from idsvc.errors import Conflict, NotFound
+from idsvc.errors import Conflict, NotFound, Unavailable
 
 
 class KeyState(StrEnum):
@@ -80,12 +80,12 @@ def active_signer(session: Session, *, keys_dir: Path) -> Signer:
     """The key that signs new cards; refuses to sign when none is configured."""
     key = active_key(session)
     if key is None:
-        raise Conflict("No active signing key: run `idsvc keys generate`.",
-                       code="no_signing_key")
+        raise Unavailable("No active signing key: an administrator must run "
+                          "`idsvc keys generate`.", code="no_signing_key")
     path = private_key_path(keys_dir, key.kid)
     if not path.exists():
-        raise Conflict(f"The private key of {key.kid} is not in the keys directory.",
-                       code="signing_key_missing")
+        raise Unavailable(f"The private key of {key.kid} is not in the keys directory.",
+                          code="signing_key_missing")
     return Signer(kid=key.kid, private_key=_load_private_key(path, path.stat().st_mtime_ns))
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, UploadFile
+from fastapi import APIRouter, Depends, Path, Response, UploadFile
 
 from idsvc.cards.service import issue_context
-from idsvc.clock import local_date, local_today
+from idsvc.clock import local_today
 from idsvc.db import SessionDep
 from idsvc.enrollment import service
-from idsvc.enrollment.models import Application
 from idsvc.enrollment.photo import PhotoLimits
 from idsvc.enrollment.schemas import (
     ApplicationCreate,
@@ -25,6 +25,7 @@ from idsvc.enrollment.schemas import (
     RejectRequest,
 )
 from idsvc.errors import PayloadTooLarge
+from idsvc.residents.schemas import PersonalDataChanges
 from idsvc.runtime import Runtime, RuntimeDep
 from idsvc.staff.deps import require
 from idsvc.staff.models import Staff
@@ -34,22 +35,25 @@ from idsvc.staff.service import actor_of
 router = APIRouter(tags=["enrollment"])
 Enroller = Annotated[Staff, Depends(require(Permission.ENROLL))]
 Approver = Annotated[Staff, Depends(require(Permission.APPROVE))]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _public(session: SessionDep, runtime: Runtime, staff: Staff,
-            application: Application) -> ApplicationPublic:
+            application: service.Application) -> ApplicationPublic:
     state = service.application_state(session, application=application,
                                       keys=runtime.master_key, policy=runtime.policy,
                                       staff=staff, today=local_today(runtime.settings.timezone))
-    duplicate = state.duplicate
+    points = state.points
     return ApplicationPublic(
         id=application.id, status=application.status, centre_id=application.centre_id,
-        created_at=application.created_at,
-        age=state.person.age_on(local_date(application.created_at, runtime.settings.timezone)),
+        created_at=application.created_at, age=state.age,
         documents=[DocumentCheckPublic.model_validate(d, from_attributes=True)
                    for d in state.documents],
-        points=service.points_of(runtime.policy, state), has_photo=state.has_photo,
-        possible_duplicate=PossibleDuplicate(**duplicate.__dict__) if duplicate else None,
+        points={"total": points.total, "identity": points.identity,
+                "residency": points.residency},
+        has_photo=state.has_photo,
+        possible_duplicate=PossibleDuplicate(**asdict(state.duplicate))
+        if state.duplicate else None,
         missing=[MissingPublic(code=m.code, message=m.message) for m in state.missing],
         card_number=state.card_number,
     )
@@ -75,21 +79,31 @@ def read_application(session: SessionDep, runtime: RuntimeDep, application_id: s
     return _public(session, runtime, staff, service.get_application(session, application_id))
 
 
+@router.patch("/applications/{application_id}")
+def update_application(session: SessionDep, runtime: RuntimeDep, application_id: str,
+                       body: PersonalDataChanges, staff: Enroller) -> ApplicationPublic:
+    application = service.get_application(session, application_id, for_update=True)
+    service.update_application(session, application=application,
+                               changes=body.model_dump(exclude_unset=True), staff=staff,
+                               keys=runtime.master_key)
+    return _public(session, runtime, staff, application)
+
+
 @router.post("/applications/{application_id}/documents", status_code=201)
 def record_document(session: SessionDep, runtime: RuntimeDep, application_id: str,
                     body: DocumentCheckCreate, staff: Enroller) -> DocumentCheckPublic:
-    check = service.record_document(session,
-                                    application=service.get_application(session, application_id),
+    application = service.get_application(session, application_id, for_update=True)
+    check = service.record_document(session, application=application,
                                     document_type=body.document_type, staff=staff,
                                     policy=runtime.policy)
     return DocumentCheckPublic.model_validate(check, from_attributes=True)
 
 
 @router.delete("/applications/{application_id}/documents/{check_id}", status_code=204)
-def remove_document(session: SessionDep, application_id: str, check_id: int,
+def remove_document(session: SessionDep, application_id: str, check_id: RowId,
                     staff: Enroller) -> Response:
-    service.remove_document(session, application=service.get_application(session, application_id),
-                            check_id=check_id, staff=staff)
+    application = service.get_application(session, application_id, for_update=True)
+    service.remove_document(session, application=application, check_id=check_id, staff=staff)
     return Response(status_code=204)
 
 
@@ -101,7 +115,7 @@ async def upload_photo(session: SessionDep, runtime: RuntimeDep, application_id:
     if len(data) > limit:
         raise PayloadTooLarge(f"Photos may be at most {limit // (1024 * 1024)} MB.",
                               code="photo_too_large")
-    application = service.get_application(session, application_id)
+    application = service.get_application(session, application_id, for_update=True)
     service.store_photo(session, application=application, upload=data, staff=staff,
                         keys=runtime.master_key, limits=PhotoLimits(max_bytes=limit))
     return _public(session, runtime, staff, application)
@@ -111,12 +125,13 @@ async def upload_photo(session: SessionDep, runtime: RuntimeDep, application_id:
 def approve(session: SessionDep, runtime: RuntimeDep, application_id: str,
             staff: Approver, body: ApproveRequest | None = None) -> IssuedCard:
     body = body or ApproveRequest()
+    application = service.get_application(session, application_id, for_update=True)
     context = issue_context(session, settings=runtime.settings, keys=runtime.master_key,
                             policy=runtime.policy, actor=actor_of(staff), issued_by=staff.id,
-                            centre_id=None)
-    card = service.approve(session, application=service.get_application(session, application_id),
-                           staff=staff, override_duplicate=body.override_duplicate,
-                           note=body.note, context=context)
+                            centre_id=application.centre_id)
+    card = service.approve(session, application=application, staff=staff,
+                           override_duplicate=body.override_duplicate, note=body.note,
+                           context=context)
     return IssuedCard(card_number=card.number, version=card.version, issued_at=card.issued_at,
                       expires_at=card.expires_on, qr_has_photo=card.qr_has_photo,
                       application_id=application_id)
@@ -125,7 +140,7 @@ def approve(session: SessionDep, runtime: RuntimeDep, application_id: str,
 @router.post("/applications/{application_id}/reject")
 def reject(session: SessionDep, runtime: RuntimeDep, application_id: str, body: RejectRequest,
            staff: Approver) -> ApplicationPublic:
-    application = service.reject(session,
-                                 application=service.get_application(session, application_id),
-                                 staff=staff, reason=body.reason, keys=runtime.master_key)
+    application = service.get_application(session, application_id, for_update=True)
+    service.reject(session, application=application, staff=staff, reason=body.reason,
+                   keys=runtime.master_key)
     return _public(session, runtime, staff, application)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from idsvc.db import UTCDateTime
@@ -28,14 +29,22 @@ class Application(SQLModel, table=True):
 
 
 class DocumentCheck(SQLModel, table=True):
-    """A document the clerk looked at: its type only, never a copy or its number."""
+    """A document the clerk looked at: its type only, never a copy or its number.
+
+    The points and what the document shows are copied from the policy when it is
+    checked, so a later policy change does not rewrite past decisions.
+    """
 
     __tablename__ = "document_checks"
+    __table_args__ = (UniqueConstraint("application_id", "document_type",
+                                       name="uq_document_checks_application_type"),)
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: str = Field(foreign_key="applications.id", index=True, max_length=32)
     document_type: str = Field(max_length=40)
     category: str = Field(max_length=16)
     points: int
+    has_photo: bool = False
+    has_birth_date: bool = False
     checked_by: str = Field(foreign_key="staff.id", max_length=32)
     checked_at: datetime = Field(sa_type=UTCDateTime)

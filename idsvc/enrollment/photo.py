@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps, features
 
-from idsvc.errors import Invalid
+from idsvc.errors import Invalid, PayloadTooLarge
 
 PORTRAIT_SIZE = (600, 800)  # width, height: the card's 3:4 photo box at print resolution
 
@@ -122,7 +122,7 @@ def _check_byte_size(data: bytes, limits: PhotoLimits) -> None:
     if not data:
         raise Invalid("The photo file is empty.", code="photo_unreadable")
     if len(data) > limits.max_bytes:
-        raise Invalid(
+        raise PayloadTooLarge(
             f"The photo file is too large: at most {limits.max_bytes / 1_048_576:.3g} MB.",
             code="photo_too_large",
             max_bytes=limits.max_bytes,
@@ -199,7 +199,11 @@ def _decode_upright(img: Image.Image, limits: PhotoLimits) -> Image.Image:
     needed = max(*PORTRAIT_SIZE, limits.min_width, limits.min_height)
     img.draft(None, (needed, needed))
     img.load()
-    ImageOps.exif_transpose(img, in_place=True)
+    try:
+        ImageOps.exif_transpose(img, in_place=True)
+    except Exception as exc:  # crafted EXIF can raise anything; the photo is unusable
+        raise Invalid("The photo's orientation data is damaged.",
+                      code="photo_unreadable") from exc
     return img
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
-from idsvc.enrollment.policy import Category, DocumentType, Policy
+from idsvc.enrollment.policy import Category, Policy
 from idsvc.residents.schemas import PersonalData
 
 
@@ -29,7 +30,16 @@ class PointsTally:
     has_birth_date_document: bool
 
 
-def tally(documents: Sequence[DocumentType]) -> PointsTally:
+class CheckedDocument(Protocol):
+    """A document type as policy lists it, or as a clerk's check recorded it."""
+
+    category: str
+    points: int
+    has_photo: bool
+    has_birth_date: bool
+
+
+def tally(documents: Sequence[CheckedDocument]) -> PointsTally:
     return PointsTally(
         total=sum(d.points for d in documents),
         identity=sum(d.points for d in documents if d.category == Category.IDENTITY),
@@ -39,7 +49,7 @@ def tally(documents: Sequence[DocumentType]) -> PointsTally:
     )
 
 
-def _document_gaps(documents: Sequence[DocumentType], policy: Policy) -> list[Missing]:
+def _document_gaps(documents: Sequence[CheckedDocument], policy: Policy) -> list[Missing]:
     points, need = tally(documents), policy.points
     gaps = []
     if points.identity < need.identity:
@@ -83,7 +93,7 @@ def _age_gaps(person: PersonalData, policy: Policy, today: date) -> list[Missing
     return gaps
 
 
-def missing_requirements(*, person: PersonalData, documents: Sequence[DocumentType],
+def missing_requirements(*, person: PersonalData, documents: Sequence[CheckedDocument],
                          has_photo: bool, policy: Policy, today: date) -> list[Missing]:
     """Every requirement that blocks approval; empty when the application may be approved."""
     gaps = _age_gaps(person, policy, today) + _document_gaps(documents, policy)

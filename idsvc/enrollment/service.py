@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
@@ -11,12 +11,13 @@ from sqlmodel import Session, select
 
 from idsvc.audit.service import record
 from idsvc.cards import service as cards
+from idsvc.centres.service import get_centre
 from idsvc.clock import local_today, utcnow
 from idsvc.crypto.envelope import MasterKey
 from idsvc.enrollment.models import Application, DocumentCheck
 from idsvc.enrollment.photo import PhotoLimits, normalise_portrait
-from idsvc.enrollment.policy import DocumentType, Policy
-from idsvc.enrollment.rules import Missing, missing_requirements, tally
+from idsvc.enrollment.policy import Policy
+from idsvc.enrollment.rules import Missing, PointsTally, missing_requirements, tally
 from idsvc.enrollment.schemas import ApplicationCreate
 from idsvc.errors import Conflict, Forbidden, Invalid, NotFound
 from idsvc.residents import service as residents
@@ -49,6 +50,8 @@ class ApplicationState:
     has_photo: bool
     duplicate: Duplicate | None
     missing: list[Missing]
+    points: PointsTally
+    age: int
     card_number: str | None
 
 
@@ -72,6 +75,8 @@ def find_duplicate(session: Session, *, resident_id: str, match_key: str) -> Dup
 def create_application(session: Session, *, data: ApplicationCreate, staff: Staff,
                        keys: MasterKey) -> Application:
     person = PersonalData.model_validate(data.model_dump(exclude={"centre_id"}))
+    if data.centre_id is not None:
+        get_centre(session, data.centre_id)
     resident = residents.create_resident(session, data=person, keys=keys)
     duplicate = find_duplicate(session, resident_id=resident.id, match_key=resident.match_key)
     application = Application(
@@ -88,8 +93,10 @@ def create_application(session: Session, *, data: ApplicationCreate, staff: Staf
     return application
 
 
-def get_application(session: Session, application_id: str) -> Application:
-    application = session.get(Application, application_id)
+def get_application(session: Session, application_id: str, *,
+                    for_update: bool = False) -> Application:
+    """The application; `for_update` locks it, so two clerks cannot decide it twice."""
+    application = session.get(Application, application_id, with_for_update=for_update)
     if application is None:
         raise NotFound("No such application.", code="application_not_found")
     return application
@@ -107,28 +114,19 @@ def _documents(session: Session, application_id: str) -> list[DocumentCheck]:
     return list(session.exec(statement))
 
 
-def _document_types(policy: Policy, checks: list[DocumentCheck]) -> list[DocumentType]:
-    """The policy's view of the recorded checks (points as recorded at the desk)."""
-    found = []
-    for check in checks:
-        known = policy.document(check.document_type)
-        if known is not None:
-            found.append(known.model_copy(update={"points": check.points}))
-    return found
-
-
 def record_document(session: Session, *, application: Application, document_type: str,
                     staff: Staff, policy: Policy) -> DocumentCheck:
     _require_pending(application)
     kind = policy.document(document_type)
     if kind is None:
-        raise Invalid(f"Unknown document type {document_type!r}; see GET /api/v1/policy/"
-                      "documents.", code="unknown_document_type")
+        raise Invalid("Unknown document type; see GET /api/v1/policy/documents.",
+                      code="unknown_document_type")
     if any(c.document_type == document_type for c in _documents(session, application.id)):
         raise Conflict("This document type is already recorded for the application.",
                        code="document_already_recorded")
     check = DocumentCheck(application_id=application.id, document_type=kind.code,
-                          category=kind.category, points=kind.points, checked_by=staff.id,
+                          category=kind.category, points=kind.points, has_photo=kind.has_photo,
+                          has_birth_date=kind.has_birth_date, checked_by=staff.id,
                           checked_at=utcnow())
     session.add(check)
     session.flush()
@@ -163,6 +161,27 @@ def store_photo(session: Session, *, application: Application, upload: bytes, st
            subject_type="application", subject_id=application.id)
 
 
+def update_application(session: Session, *, application: Application,
+                       changes: dict[str, object], staff: Staff, keys: MasterKey) -> None:
+    """Correct the applicant's details (a typo, a longer address) while still pending."""
+    _require_pending(application)
+    resident = residents.get_resident(session, application.resident_id)
+    current = residents.read_personal_data(resident, keys)
+    updated = PersonalData.model_validate({**current.model_dump(), **changes})
+    residents.update_personal_data(session, resident=resident, data=updated, keys=keys)
+    record(session, actor=actor_of(staff), action="application.update",
+           subject_type="application", subject_id=application.id,
+           details={"fields": sorted(changes)})
+
+
+def _duplicate_shown(session: Session, staff: Staff, duplicate: Duplicate,
+                     application: Application) -> None:
+    """Showing a possible duplicate reveals another resident's card: audit that read too."""
+    record(session, actor=actor_of(staff), action="resident.duplicate_shown",
+           subject_type="resident", subject_id=duplicate.resident_id,
+           details={"application_id": application.id})
+
+
 def application_state(session: Session, *, application: Application, keys: MasterKey,
                       policy: Policy, staff: Staff, today: date,
                       audit: bool = True) -> ApplicationState:
@@ -170,33 +189,31 @@ def application_state(session: Session, *, application: Application, keys: Maste
     resident = residents.get_resident(session, application.resident_id)
     person = residents.read_personal_data(resident, keys)
     checks = _documents(session, application.id)
-    duplicate = None
-    if application.status == ApplicationStatus.PENDING:
-        duplicate = find_duplicate(session, resident_id=resident.id,
-                                   match_key=resident.match_key)
-    missing = missing_requirements(person=person, documents=_document_types(policy, checks),
+    pending = application.status == ApplicationStatus.PENDING
+    duplicate = (find_duplicate(session, resident_id=resident.id, match_key=resident.match_key)
+                 if pending else None)
+    missing = missing_requirements(person=person, documents=checks,
                                    has_photo=resident.photo is not None, policy=policy,
                                    today=today)
-    if cards.unprintable_text(person) is not None:
+    unprintable = cards.unprintable_field(person)
+    if unprintable is not None:
         missing.append(Missing("text_not_printable",
-                               "The name or emergency contact uses characters the card "
-                               "printer's fonts cannot draw."))
+                               f"The {unprintable.replace('_', ' ')} cannot be printed on the "
+                               "card: characters no card font has, or too long to fit."))
     if duplicate is not None and not application.duplicate_override:
         missing.append(Missing("possible_duplicate",
                                "Another resident with the same name and date of birth holds "
                                "or has applied for a card; check it is not the same person."))
-    card_number = cards.card_number_for_application(session, application.id)
     if audit:
         record(session, actor=actor_of(staff), action="application.read",
                subject_type="application", subject_id=application.id)
-    return ApplicationState(application, person, checks, resident.photo is not None, duplicate,
-                            [] if application.status != ApplicationStatus.PENDING else missing,
-                            card_number)
-
-
-def points_of(policy: Policy, state: ApplicationState) -> dict[str, int]:
-    points = tally(_document_types(policy, state.documents))
-    return {"total": points.total, "identity": points.identity, "residency": points.residency}
+        if duplicate is not None:
+            _duplicate_shown(session, staff, duplicate, application)
+    return ApplicationState(
+        application=application, person=person, documents=checks,
+        has_photo=resident.photo is not None, duplicate=duplicate,
+        missing=missing if pending else [], points=tally(checks), age=person.age_on(today),
+        card_number=cards.card_number_for_application(session, application.id))
 
 
 def approve(session: Session, *, application: Application, staff: Staff,
@@ -230,7 +247,7 @@ def approve(session: Session, *, application: Application, staff: Staff,
            subject_type="application", subject_id=application.id,
            details={"override_duplicate": application.duplicate_override})
     return cards.issue_card(session, resident=resident, application_id=application.id,
-                            context=replace(context, centre_id=application.centre_id))
+                            context=context)
 
 
 def reject(session: Session, *, application: Application, staff: Staff, reason: str,

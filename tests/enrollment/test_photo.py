@@ -8,6 +8,7 @@ import struct
 import warnings
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, ImageFile
@@ -18,7 +19,7 @@ from idsvc.enrollment.photo import (
     normalise_portrait,
     qr_thumbnail,
 )
-from idsvc.errors import Invalid
+from idsvc.errors import DomainError, Invalid
 
 RED = (255, 0, 0)
 SKIN = (224, 172, 138)
@@ -57,7 +58,7 @@ def encode(img: Image.Image, image_format: str, **options: object) -> bytes:
 
 def refusal(data: bytes, limits: PhotoLimits = PhotoLimits()) -> str:
     """The error code normalise_portrait refuses `data` with."""
-    with pytest.raises(Invalid) as caught:
+    with pytest.raises(DomainError) as caught:
         normalise_portrait(data, limits)
     assert caught.value.message
     return caught.value.code
@@ -326,3 +327,9 @@ def assert_near(pixel: tuple[int, ...], expected: tuple[int, ...], tolerance: in
 
 def not_near(pixel: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 60) -> bool:
     return any(abs(a - b) > tolerance for a, b in zip(pixel, expected, strict=True))
+
+
+def test_crafted_exif_that_crashes_the_transposer_is_refused():
+    """A fuzzed JPEG whose EXIF orientation entry has a broken type (found by mutation)."""
+    crafted = (Path(__file__).parent / "data" / "bad_exif_orientation.jpg").read_bytes()
+    assert refusal(crafted) == "photo_unreadable"
