@@ -19,6 +19,7 @@ from idsvc.crypto.admin_api import router as keys_admin_router
 from idsvc.crypto.api import public_router as keys_public_router
 from idsvc.crypto.envelope import MasterKey, load_master_key
 from idsvc.db import make_engine, make_sessionmaker
+from idsvc.enrollment.api import public_router as enrollment_public_router
 from idsvc.enrollment.api import router as enrollment_router
 from idsvc.enrollment.policy import load_policy
 from idsvc.errors import install_error_handlers
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     app.include_router(keys_public_router)
     app.include_router(status_public_router)
     app.include_router(auth_public_router, prefix=API_PREFIX)
+    app.include_router(enrollment_public_router, prefix=API_PREFIX)
     app.include_router(verification_router, prefix=API_PREFIX)  # partner API key, not staff
     staff_only = [Depends(current_staff)]
     for router in (staff_router, centres_router, enrollment_router, cards_router,

@@ -14,7 +14,6 @@ from sqlmodel import Session
 from idsvc import demo as demo_data
 from idsvc import migrations
 from idsvc.audit.service import Actor, verify_log
-from idsvc.cards import render
 from idsvc.cards import service as cards
 from idsvc.centres import service as centres
 from idsvc.config import Settings, get_settings
@@ -124,17 +123,14 @@ def card_render(number: str, out: Annotated[Path, typer.Option(help="Folder.")] 
     settings = get_settings()
     keys = load_master_key(keys_dir=settings.keys_dir, encoded=settings.data_key)
     with _session(settings) as session:
-        record = cards.open_card(session, number=number, keys=keys, actor=CLI_ACTOR,
-                                 purpose="print")
-        face = cards.card_face(record, city_name=settings.city_name,
-                               return_address=settings.return_address,
-                               timezone=settings.timezone)
+        card, files = cards.print_card(session, number=number, keys=keys, actor=CLI_ACTOR,
+                                       layout=cards.PrintLayout.from_settings(settings),
+                                       files=tuple(cards.PRINTERS))
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"card-{record.card.number}-v{record.card.version}"
-    (out / f"{stem}-front.png").write_bytes(render.png_bytes(render.render_front(face)))
-    (out / f"{stem}-back.png").write_bytes(render.png_bytes(render.render_back(face)))
-    (out / f"{stem}.pdf").write_bytes(render.card_pdf(face))
-    typer.echo(f"wrote {out / stem}-front.png, -back.png and .pdf")
+    stem = f"card-{card.number}-v{card.version}"
+    for name, data in files.items():
+        (out / f"{stem}-{name}").write_bytes(data)
+    typer.echo(f"wrote {stem}-front.png, -back.png and -card.pdf to {out}")
 
 
 @audit_app.command("verify")

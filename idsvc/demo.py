@@ -24,7 +24,6 @@ from idsvc.enrollment.policy import Policy
 from idsvc.residents import service as residents
 from idsvc.residents.schemas import PersonalData
 from idsvc.staff import service as staff_service
-from idsvc.staff.passwords import hash_password
 from idsvc.staff.roles import Role
 
 DEMO_CENTRE = "CENTRAL"
@@ -64,8 +63,7 @@ def reset_demo_staff(session: Session, *, centre_id: int | None,
             staff_service.create_staff(session, username=username, password=password,
                                        role=role, centre_id=centre_id, actor=actor)
         else:
-            existing.password_hash = hash_password(password)
-            session.add(existing)
+            staff_service.set_password(session, staff=existing, password=password, actor=actor)
         passwords[username] = password
     return passwords
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import random
 from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw
@@ -41,6 +42,7 @@ def applicant(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+@lru_cache(maxsize=16)
 def portrait(fmt: str = "JPEG", size: tuple[int, int] = (900, 1200), seed: int = 7) -> bytes:
     """A photo-like image (gradient, noise, a face-ish oval) so encoders see real content."""
     rng = random.Random(seed)

@@ -58,9 +58,8 @@ def test_operator_sets_up_and_prints_a_card(run, tmp_path):
     out = tmp_path / "print"
     run("card", "render", card["card_number"], "--out", str(out))
     names = sorted(p.name for p in out.iterdir())
-    assert names == [f"card-{card['card_number']}-v1-back.png",
-                     f"card-{card['card_number']}-v1-front.png",
-                     f"card-{card['card_number']}-v1.pdf"]
+    stem = f"card-{card['card_number']}-v1"
+    assert names == [f"{stem}-back.png", f"{stem}-card.pdf", f"{stem}-front.png"]
     assert "ok:" in run("audit", "verify").output
 
 

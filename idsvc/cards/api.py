@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from idsvc.cards import lifecycle, render, service
+from idsvc.cards import lifecycle, service
 from idsvc.cards.models import Card
 from idsvc.cards.schemas import (
     CardQR,
@@ -40,11 +40,13 @@ def _open(
     )
 
 
-def _face(session: SessionDep, runtime: Runtime, staff: Staff, number: str) -> render.CardFace:
-    record = _open(session, runtime, staff, number, "print")
-    settings = runtime.settings
-    return service.card_face(record, city_name=settings.city_name,
-                             return_address=settings.return_address, timezone=settings.timezone)
+def _print(session: SessionDep, runtime: Runtime, staff: Staff, number: str,
+           name: str) -> bytes:
+    _, files = service.print_card(session, number=number, keys=runtime.master_key,
+                                  actor=actor_of(staff),
+                                  layout=service.PrintLayout.from_settings(runtime.settings),
+                                  files=(name,))
+    return files[name]
 
 
 @router.get("/cards/{card_number}")
@@ -91,35 +93,25 @@ def card_qr(
 
 
 @router.get("/cards/{card_number}/front.png", response_class=Response)
-def card_front(
-    session: SessionDep, runtime: RuntimeDep, card_number: str, staff: CardReader
-) -> Response:
-    face = _face(session, runtime, staff, card_number)
-    return Response(
-        render.png_bytes(render.render_front(face)), media_type="image/png", headers=_NO_STORE
-    )
+def card_front(session: SessionDep, runtime: RuntimeDep, card_number: str,
+               staff: CardReader) -> Response:
+    return Response(_print(session, runtime, staff, card_number, "front.png"),
+                    media_type="image/png", headers=_NO_STORE)
 
 
 @router.get("/cards/{card_number}/back.png", response_class=Response)
-def card_back(
-    session: SessionDep, runtime: RuntimeDep, card_number: str, staff: CardReader
-) -> Response:
-    face = _face(session, runtime, staff, card_number)
-    return Response(
-        render.png_bytes(render.render_back(face)), media_type="image/png", headers=_NO_STORE
-    )
+def card_back(session: SessionDep, runtime: RuntimeDep, card_number: str,
+              staff: CardReader) -> Response:
+    return Response(_print(session, runtime, staff, card_number, "back.png"),
+                    media_type="image/png", headers=_NO_STORE)
 
 
 @router.get("/cards/{card_number}/card.pdf", response_class=Response)
-def card_pdf(
-    session: SessionDep, runtime: RuntimeDep, card_number: str, staff: CardReader
-) -> Response:
-    face = _face(session, runtime, staff, card_number)
-    headers = {
-        **_NO_STORE,
-        "Content-Disposition": f'inline; filename="card-{face.card_number}.pdf"',
-    }
-    return Response(render.card_pdf(face), media_type="application/pdf", headers=headers)
+def card_pdf(session: SessionDep, runtime: RuntimeDep, card_number: str,
+             staff: CardReader) -> Response:
+    headers = {**_NO_STORE, "Content-Disposition": f'inline; filename="card-{card_number}.pdf"'}
+    return Response(_print(session, runtime, staff, card_number, "card.pdf"),
+                    media_type="application/pdf", headers=headers)
 
 
 CardManager = Annotated[Staff, Depends(require(Permission.MANAGE_CARDS))]

@@ -8,6 +8,7 @@ that same text. A new credential means a new card version.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
@@ -111,33 +112,43 @@ def _subject(card_number: str, version: int, person: PersonalData) -> credential
     )
 
 
-def _sign_to_fit(
-    subject: credential.CredentialSubject,
-    validity: credential.Validity,
-    signer: Signer,
-    portrait_jpeg: bytes,
-    capacity: int,
-) -> tuple[str, bool]:
-    """Sign with the largest face thumbnail that keeps the QR within `capacity` characters."""
+def _with_photo(subject: credential.CredentialSubject, validity: credential.Validity,
+                signer: Signer, portrait_jpeg: bytes, capacity: int) -> str | None:
+    """Signed with the largest face thumbnail that fits `capacity` characters, if any does."""
     bare = credential.encode(credential.cwt_claims(subject, validity), signer)
-    if len(bare) > capacity:
-        raise Invalid(
-            "The card's data does not fit in its QR code; shorten the address.",
-            code="credential_too_large",
-        )
     budget = (capacity - len(bare)) * 2 // 3 - 12  # Base45: 3 characters per 2 bytes
     while budget >= MIN_PHOTO_BYTES:
         try:
             thumbnail = qr_thumbnail(portrait_jpeg, max_bytes=budget)
         except Invalid:
-            break
+            return None
         text = credential.encode(
-            credential.cwt_claims(replace(subject, photo_webp=thumbnail), validity), signer
-        )
+            credential.cwt_claims(replace(subject, photo_webp=thumbnail), validity), signer)
         if len(text) <= capacity:
-            return text, True
+            return text
         budget -= (len(text) - capacity) * 2 // 3 + 4
-    return bare, False
+    return None
+
+
+def _sign_to_fit(subject: credential.CredentialSubject, validity: credential.Validity,
+                 signer: Signer, portrait_jpeg: bytes, capacity: int) -> tuple[str, bool]:
+    """The QR text within `capacity`, and whether it carries the face.
+
+    The face matters most to a verifier, so a long address leaves the QR before the
+    photo does (partners who need it ask the resident); a photo is dropped only when
+    the names alone leave no room for it.
+    """
+    without_address = replace(subject, address=None)
+    for candidate in (subject, without_address):
+        text = _with_photo(candidate, validity, signer, portrait_jpeg, capacity)
+        if text is not None:
+            return text, True
+    for candidate in (subject, without_address):
+        text = credential.encode(credential.cwt_claims(candidate, validity), signer)
+        if len(text) <= capacity:
+            return text, False
+    raise Invalid("The name is too long for the card's QR code; check how it was entered.",
+                  code="credential_too_large")
 
 
 def next_version(session: Session, number: str) -> int:
@@ -255,28 +266,63 @@ class CardRecord:
     qr_text: str
 
 
-def open_card(
-    session: Session, *, number: str, keys: MasterKey, actor: Actor, purpose: str
-) -> CardRecord:
-    """Read a card and its holder's record; every such staff read is audited."""
+def _load(session: Session, *, number: str, keys: MasterKey) -> CardRecord:
     card = find_card(session, number)
     resident = residents.get_resident(session, card.resident_id)
-    record(
-        session,
-        actor=actor,
-        action=f"card.{purpose}",
-        subject_type="card",
-        subject_id=card.id,
-        details={"number": card.number, "version": card.version},
-    )
     return CardRecord(
         card=card,
         person=residents.read_personal_data(resident, keys),
         portrait_jpeg=residents.read_photo(resident, keys),
-        qr_text=residents.open_for(
-            resident, keys, field=_credential_field(card), sealed=card.credential
-        ).decode("ascii"),
+        qr_text=residents.open_for(resident, keys, field=_credential_field(card),
+                                   sealed=card.credential).decode("ascii"),
     )
+
+
+def _audit_access(session: Session, *, card: Card, actor: Actor, purpose: str) -> None:
+    record(session, actor=actor, action=f"card.{purpose}", subject_type="card",
+           subject_id=card.id, details={"number": card.number, "version": card.version})
+
+
+def open_card(session: Session, *, number: str, keys: MasterKey, actor: Actor,
+              purpose: str) -> CardRecord:
+    """Read a card and its holder's record; every such staff read is audited."""
+    loaded = _load(session, number=number, keys=keys)
+    _audit_access(session, card=loaded.card, actor=actor, purpose=purpose)
+    return loaded
+
+
+@dataclass(frozen=True)
+class PrintLayout:
+    """The city's fixed texts for printed cards."""
+
+    city_name: str
+    return_address: str
+    timezone: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PrintLayout:
+        return cls(settings.city_name, settings.return_address, settings.timezone)
+
+
+PRINTERS: dict[str, Callable[[CardFace], bytes]] = {
+    "front.png": lambda face: render.png_bytes(render.render_front(face)),
+    "back.png": lambda face: render.png_bytes(render.render_back(face)),
+    "card.pdf": render.card_pdf,
+}
+
+
+def print_card(session: Session, *, number: str, keys: MasterKey, actor: Actor,
+               layout: PrintLayout, files: tuple[str, ...]) -> tuple[Card, dict[str, bytes]]:
+    """Render print files (keys of PRINTERS); audited once the rendering is done.
+
+    The audit append holds a lock until commit, so the slow part comes first.
+    """
+    loaded = _load(session, number=number, keys=keys)
+    face = card_face(loaded, city_name=layout.city_name, return_address=layout.return_address,
+                     timezone=layout.timezone)
+    rendered = {name: PRINTERS[name](face) for name in files}
+    _audit_access(session, card=loaded.card, actor=actor, purpose="print")
+    return loaded.card, rendered
 
 
 def card_face(record_: CardRecord, *, city_name: str, return_address: str,

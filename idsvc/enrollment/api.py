@@ -20,11 +20,13 @@ from idsvc.enrollment.schemas import (
     DocumentCheckPublic,
     DocumentTypePublic,
     IssuedCard,
+    LanguagePublic,
     MissingPublic,
     PossibleDuplicate,
     RejectRequest,
 )
 from idsvc.errors import PayloadTooLarge
+from idsvc.languages import LANGUAGES
 from idsvc.residents.schemas import PersonalDataChanges
 from idsvc.runtime import Runtime, RuntimeDep
 from idsvc.staff.deps import require
@@ -33,6 +35,7 @@ from idsvc.staff.roles import Permission
 from idsvc.staff.service import actor_of
 
 router = APIRouter(tags=["enrollment"])
+public_router = APIRouter(tags=["enrollment"])
 Enroller = Annotated[Staff, Depends(require(Permission.ENROLL))]
 Approver = Annotated[Staff, Depends(require(Permission.APPROVE))]
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -57,6 +60,12 @@ def _public(session: SessionDep, runtime: Runtime, staff: Staff,
         missing=[MissingPublic(code=m.code, message=m.message) for m in state.missing],
         card_number=state.card_number,
     )
+
+
+@public_router.get("/languages")
+def languages() -> list[LanguagePublic]:
+    """Languages a resident may name as preferred (ISO 639-3), each in its own name."""
+    return [LanguagePublic(code=code, name=name) for code, name in LANGUAGES.items()]
 
 
 @router.get("/policy/documents")

@@ -17,7 +17,7 @@ class ApplicationCreate(PersonalData):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class DocumentCheckCreate(_Strict):
@@ -83,3 +83,8 @@ class IssuedCard(BaseModel):
     expires_at: date | None
     qr_has_photo: bool
     application_id: str
+
+
+class LanguagePublic(BaseModel):
+    code: str
+    name: str

@@ -11,9 +11,17 @@ import re
 import unicodedata
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from idsvc.languages import LANGUAGES
 
@@ -27,8 +35,27 @@ def _clean_text(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_clean_text)]
-Name = Annotated[str, Field(max_length=100), AfterValidator(_clean_text)]
+def _has_a_letter(value: str) -> str:
+    """A name must show something: refuse names made only of marks, digits or joiners."""
+    if value and not any(unicodedata.category(ch).startswith("L") for ch in value):
+        raise ValueError("must contain at least one letter")
+    return value
+
+
+Name = Annotated[str, Field(max_length=100), AfterValidator(_clean_text),
+                 AfterValidator(_has_a_letter)]
 Phone = Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 ().-]{5,31}$")]
+
+
+STORED = {"stored": True}
+
+
+def _stored(info: ValidationInfo) -> bool:
+    """Rules that depend on today or on a list that may change check new input only.
+
+    A record accepted once must stay readable: validate stored JSON with context=STORED.
+    """
+    return bool(info.context and info.context.get("stored"))
 
 
 class Strict(BaseModel):
@@ -61,6 +88,12 @@ class Address(Strict):
     city: Annotated[Text, Field(min_length=1, max_length=100)]
     postal_code: Annotated[str, Field(min_length=3, max_length=12,
                                       pattern=r"^[A-Za-z0-9 -]+$")]
+
+    @model_validator(mode="after")
+    def _care_of_named(self) -> Self:
+        if self.kind == AddressKind.CARE_OF and not self.care_of:
+            raise ValueError("a care-of address names the shelter or provider in `care_of`")
+        return self
 
     def one_line(self) -> str:
         parts = [self.line1, self.line2, f"{self.city} {self.postal_code}"]
@@ -111,18 +144,21 @@ class PersonalData(Strict):
 
     @field_validator("preferred_languages")
     @classmethod
-    def _known_languages(cls, codes: list[str]) -> list[str]:
-        unknown = [c for c in codes if c not in LANGUAGES]
-        if unknown:
-            raise ValueError(f"unknown language codes {unknown}; use ISO 639-3 codes such as "
-                             "'eng', 'spa', 'ase'")
+    def _known_languages(cls, codes: list[str], info: ValidationInfo) -> list[str]:
+        if _stored(info):
+            return codes
+        if any(c not in LANGUAGES for c in codes):
+            raise ValueError("unknown language code; use ISO 639-3 codes such as "
+                             "'eng', 'spa', 'ase' (GET /api/v1/languages lists them)")
         if len(set(codes)) != len(codes):
             raise ValueError("languages must not repeat")
         return codes
 
     @field_validator("date_of_birth")
     @classmethod
-    def _plausible_birth_date(cls, value: date) -> date:
+    def _plausible_birth_date(cls, value: date, info: ValidationInfo) -> date:
+        if _stored(info):
+            return value
         if value > date.today():
             raise ValueError("date of birth is in the future")
         if value.year < date.today().year - 130:

@@ -11,7 +11,7 @@ from idsvc.crypto.blind_index import person_match_key
 from idsvc.crypto.envelope import MasterKey, open_sealed, seal
 from idsvc.errors import NotFound
 from idsvc.residents.models import Resident
-from idsvc.residents.schemas import PersonalData
+from idsvc.residents.schemas import STORED, PersonalData
 
 
 def match_key_for(keys: MasterKey, data: PersonalData) -> str:
@@ -62,7 +62,7 @@ def data_key_of(resident: Resident, keys: MasterKey) -> bytes:
 
 def read_personal_data(resident: Resident, keys: MasterKey) -> PersonalData:
     plain = open_for(resident, keys, field="personal_data", sealed=resident.personal_data)
-    return PersonalData.model_validate_json(plain)
+    return PersonalData.model_validate_json(plain, context=STORED)
 
 
 def set_photo(resident: Resident, *, portrait_jpeg: bytes, keys: MasterKey) -> None:

@@ -98,3 +98,18 @@ def close_session(session: Session, token: str) -> None:
     if row is not None:
         session.delete(row)
         session.flush()
+        record(session, actor=Actor("staff", row.staff_id), action="staff.logout",
+               subject_type="staff", subject_id=row.staff_id, details={"kind": row.kind})
+
+
+def set_password(session: Session, *, staff: Staff, password: str, actor: Actor) -> None:
+    """Replace a password and end every open session of the account."""
+    check_password_strength(password, username=staff.username)
+    staff.password_hash = hash_password(password)
+    session.add(staff)
+    for open_session_row in session.exec(select(StaffSession)
+                                         .where(StaffSession.staff_id == staff.id)):
+        session.delete(open_session_row)
+    session.flush()
+    record(session, actor=actor, action="staff.password_reset", subject_type="staff",
+           subject_id=staff.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 
 import claim169
 import pytest
@@ -14,7 +15,7 @@ from idsvc.cards.credential import CLAIM_STATUS, decode
 from idsvc.cards.qr import qr_version
 from idsvc.crypto.es256 import b64url_decode
 from tests.conftest import ISSUER
-from tests.factories import enroll_and_approve
+from tests.factories import enroll, enroll_and_approve
 
 
 def _sec1_public_key(jwk: dict[str, str]) -> bytes:
@@ -81,3 +82,32 @@ def test_jwks_is_public_and_lists_key_state(client):
     assert body["keys"] and all({"kid", "alg", "use", "state", "x", "y"} <= set(k)
                                 for k in body["keys"])
     assert json.dumps(body).count('"d"') == 0  # no private parameter ever
+
+
+@pytest.mark.parametrize(("given", "family", "address_line"), [
+    ("Maximiliana Esperanza del Carmen", "Villalobos-Échevarría de la Torre", "41 Hudson St"),
+    ("Ana", "Ruiz", "1234 Martin Luther King Jr Boulevard, Building C, Floor 14, Unit 1407"),
+])
+def test_long_names_and_addresses_keep_the_face_in_the_qr(client, clerk, given, family,
+                                                         address_line):
+    card = enroll_and_approve(client, clerk, given_name=given, family_name=family,
+                              address={"line1": address_line, "city": "Riverton",
+                                       "postal_code": "10013"})
+    assert card["qr_has_photo"] is True
+    qr = client.get(f"/api/v1/cards/{card['card_number']}/qr", headers=clerk).json()["qr"]
+    assert qr_version(qr) <= 20
+    assert decode(qr).claim169[16]  # the face thumbnail
+
+
+def test_name_too_long_to_issue_is_refused_with_a_clear_reason(client, clerk):
+    rng = random.Random(5)
+    letters = [chr(c) for c in range(0x0995, 0x09B9)]  # Bengali consonants: incompressible
+    given, middle, family = ("".join(rng.choice(letters) for _ in range(99)) for _ in range(3))
+    application = enroll(client, clerk, given_name=given, middle_name=middle,
+                         family_name=family)
+    r = client.post(f"/api/v1/applications/{application['id']}/approve", headers=clerk)
+    assert r.status_code == 422
+    codes = {m["code"] for m in r.json().get("missing", [])} | {r.json()["error"]}
+    assert codes & {"text_not_printable", "credential_too_large"}
+    after = client.get(f"/api/v1/applications/{application['id']}", headers=clerk).json()
+    assert after["status"] == "pending" and after["card_number"] is None

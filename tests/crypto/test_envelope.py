@@ -77,3 +77,9 @@ def test_blind_index_depends_on_key_name_and_birth_date():
     assert tag != person_match_key(os.urandom(32), given_name="Ana", family_name="Ruiz",
                                    date_of_birth=date(1990, 1, 2))
     assert "ana" not in tag and "ruiz" not in tag
+
+
+def test_indic_vowel_signs_stay_part_of_the_name():
+    assert normalise_name("सीता", "राम") == "राम सीता"
+    assert normalise_name("सीता", "राम") != normalise_name("सती", "राम")
+    assert normalise_name("রবীন্দ্রনাথ") != normalise_name("রবন্দ্রনাথ")
