@@ -30,6 +30,7 @@ from idsvc.staff.api import public_router as auth_public_router
 from idsvc.staff.api import router as staff_router
 from idsvc.staff.deps import current_staff
 from idsvc.status.api import public_router as status_public_router
+from idsvc.verification.api import public_router as verification_public_router
 from idsvc.verification.api import router as verification_router
 from idsvc.verification.events import BatchingSink, EventSink, InlineSink
 from idsvc.verification.ratelimit import RateLimiter
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
 
     app.include_router(keys_public_router)
     app.include_router(status_public_router)
+    app.include_router(verification_public_router)
     app.include_router(auth_public_router, prefix=API_PREFIX)
     app.include_router(enrollment_public_router, prefix=API_PREFIX)
     app.include_router(verification_router, prefix=API_PREFIX)  # partner API key, not staff

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -14,16 +17,36 @@ from sqlmodel import Session
 from idsvc import demo as demo_data
 from idsvc import migrations
 from idsvc.audit.service import Actor, verify_log
+from idsvc.cards import lifecycle
 from idsvc.cards import service as cards
 from idsvc.centres import service as centres
+from idsvc.changes import service as changes
+from idsvc.clock import utcnow
 from idsvc.config import Settings, get_settings
 from idsvc.crypto import keyring
 from idsvc.crypto.envelope import load_master_key
 from idsvc.db import make_engine, make_sessionmaker
 from idsvc.enrollment.policy import PolicyError, load_policy
 from idsvc.errors import DomainError
+from idsvc.partners import service as partners
+from idsvc.partners.scopes import DEFAULT_SCOPES, PartnerKind
+from idsvc.runtime import Mirrors
 from idsvc.staff import service as staff_service
 from idsvc.staff.roles import Role
+from idsvc.status.token import StatusListError
+from idsvc.verification import service as verification
+from idsvc.verification.checker import SHOWS_CARD, Result
+from idsvc.verification.disclosure import disclose
+from idsvc.verification.offline import (
+    OfflineTrust,
+    TrustError,
+    keys_from_jwks,
+    load_json,
+    status_lists,
+    trust_from_bundle,
+    verify_offline,
+)
+from idsvc.verification.sources import SourceError, credential_text, read_text
 
 app = typer.Typer(help="idsvc: municipal ID cards.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -32,8 +55,10 @@ staff_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 centre_app = typer.Typer(help="Service centres.", no_args_is_help=True)
 card_app = typer.Typer(help="Cards.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+partner_app = typer.Typer(help="Partner institutions.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (keys_app, "keys"), (staff_app, "staff"),
-                  (centre_app, "centre"), (card_app, "card"), (audit_app, "audit")):
+                  (centre_app, "centre"), (card_app, "card"), (audit_app, "audit"),
+                  (partner_app, "partner")):
     app.add_typer(sub, name=name)
 
 CLI_ACTOR = Actor("system", "cli")
@@ -72,6 +97,60 @@ def keys_generate() -> None:
     with _session(settings) as session:
         key = keyring.ensure_signing_key(session, keys_dir=settings.keys_dir)
         typer.echo(f"active signing key {key.kid}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """A new active signing key; the old one retires and keeps verifying its cards."""
+    settings = get_settings()
+    with _session(settings) as session:
+        key = keyring.rotate(session, keys_dir=settings.keys_dir, actor=CLI_ACTOR)
+        typer.echo(f"active signing key {key.kid}")
+
+
+@keys_app.command("retire")
+def keys_retire(kid: str) -> None:
+    """Stop signing with KID; its cards keep verifying until they expire."""
+    with _session(get_settings()) as session:
+        keyring.retire(session, kid=kid, actor=CLI_ACTOR)
+        typer.echo(f"retired {kid}")
+
+
+@keys_app.command("compromised")
+def keys_compromised(kid: str) -> None:
+    """Distrust everything KID signed (its cards verify as invalid); then run `keys reissue`."""
+    settings = get_settings()
+    with _session(settings) as session:
+        rotated = keyring.mark_compromised(session, kid=kid, keys_dir=settings.keys_dir,
+                                           actor=CLI_ACTOR)
+        affected = lifecycle.cards_signed_by(session, kid)
+    typer.echo(f"{kid} is compromised; {len(affected)} cards in use were signed by it")
+    if rotated is not None:
+        typer.echo(f"new active signing key {rotated.kid}")
+    typer.echo(f"list them: idsvc keys affected {kid}; reissue them: idsvc keys reissue {kid}")
+
+
+@keys_app.command("affected")
+def keys_affected(kid: str) -> None:
+    """Card numbers in use whose credential KID signed."""
+    with _session(get_settings()) as session:
+        for card in lifecycle.cards_signed_by(session, kid):
+            typer.echo(f"{card.number} v{card.version} {card.state}")
+
+
+@keys_app.command("reissue")
+def keys_reissue(kid: str) -> None:
+    """New versions, signed by the active key, of every card KID signed."""
+    settings = get_settings()
+    keys = load_master_key(keys_dir=settings.keys_dir, encoded=settings.data_key)
+    with _session(settings) as session:
+        context = cards.issue_context(session, settings=settings, keys=keys,
+                                      policy=load_policy(settings.policy_file), actor=CLI_ACTOR,
+                                      issued_by=None, centre_id=None)
+        reissued = lifecycle.reissue_signed_by(session, kid=kid, context=context)
+    for card in reissued:
+        typer.echo(f"{card.number} v{card.version} {card.state}")
+    typer.echo(f"reissued {len(reissued)} cards; print and hand them out again")
 
 
 @keys_app.command("list")
@@ -131,6 +210,93 @@ def card_render(number: str, out: Annotated[Path, typer.Option(help="Folder.")] 
     for name, data in files.items():
         (out / f"{stem}-{name}").write_bytes(data)
     typer.echo(f"wrote {stem}-front.png, -back.png and -card.pdf to {out}")
+
+
+@partner_app.command("create")
+def partner_create(name: str,
+                   kind: Annotated[PartnerKind, typer.Option(help="What the partner is.")],
+                   label: str = "") -> None:
+    """Create a partner and print its first API key (shown once, never stored)."""
+    with _session(get_settings()) as session:
+        partner = partners.create_partner(session, name=name, kind=kind, actor=CLI_ACTOR)
+        _, api_key = partners.issue_key(session, partner=partner, label=label, actor=CLI_ACTOR)
+    typer.echo(f"partner {partner.id} {partner.name} ({partner.kind})")
+    typer.echo(f"API key (shown once): {api_key}")
+
+
+@app.command("offline-bundle")
+def offline_bundle(out: Annotated[Path | None, typer.Option(help="File; stdout if unset.")]
+                   = None) -> None:
+    """JWKS + every signed status list + time, for devices that verify offline."""
+    settings = get_settings()
+    with _session(settings) as session:
+        bundle = verification.offline_bundle(session, settings=settings,
+                                             mirrors=Mirrors.empty())
+    text = json.dumps(bundle, indent=1)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text)
+        typer.echo(f"wrote {out} ({len(bundle['status_lists'])} status lists)")
+
+
+def _trust(bundle: str | None, jwks_source: str | None, status_sources: list[str],
+           issuer: str, max_age: timedelta) -> OfflineTrust:
+    if bundle is not None:
+        return trust_from_bundle(load_json(read_text(bundle), "bundle"), max_age=max_age)
+    if jwks_source is None:
+        raise SourceError("Give --bundle, or --jwks (and --status for revocations).")
+    keys = keys_from_jwks(load_json(read_text(jwks_source), "JWKS"))
+    lists = status_lists([read_text(s) for s in status_sources], keys)
+    return OfflineTrust(issuer, keys, lists, max_age)
+
+
+@app.command("verify")
+def verify_offline_command(
+    qr_text_or_image: Annotated[str, typer.Argument(help="QR text, or a PNG/JPEG of the card.")],
+    jwks: Annotated[str | None, typer.Option(help="JWKS file or URL.")] = None,
+    status: Annotated[list[str] | None, typer.Option(help="Status list file or URL; repeat.")]
+    = None,
+    bundle: Annotated[str | None, typer.Option(help="Offline bundle file or URL.")] = None,
+    issuer: Annotated[str | None, typer.Option(help="Expected issuer (default IDSVC_ISSUER).")]
+    = None,
+) -> None:
+    """Verify a card with no database; the verdict is on the first line. Exit 0 if valid."""
+    settings = get_settings()
+    max_age = timedelta(hours=settings.offline_status_max_age_hours)
+    try:
+        trust = _trust(bundle, jwks, status or [], issuer or settings.issuer, max_age)
+        text = credential_text(qr_text_or_image)
+    except (SourceError, TrustError, StatusListError) as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    check = verify_offline(text, trust, now=utcnow())
+    typer.echo(check.result.value)
+    typer.echo(f"reason: {check.reason}")
+    if check.result in SHOWS_CARD and check.decoded is not None:
+        scope = DEFAULT_SCOPES[PartnerKind.LAW_ENFORCEMENT]
+        for field, value in disclose(check.decoded, scope, utcnow().date()).items():
+            if field != "photo":
+                typer.echo(f"{field}: {value}")
+    raise typer.Exit(0 if check.result == Result.VALID else 1)
+
+
+@app.command()
+def purge(every: Annotated[float | None, typer.Option(
+        help="Seconds between runs; runs once when unset.")] = None) -> None:
+    """Forget verification events past retention, old change-feed entries, dead sessions."""
+    settings = get_settings()
+    while True:
+        with _session(settings) as session:
+            events = verification.purge_events(
+                session, retention_days=settings.verification_retention_days)
+            feed = changes.purge_before(session, utcnow() - timedelta(days=1))
+            sessions = staff_service.purge_expired_sessions(session)
+        typer.echo(f"purged {events} verification events, {feed} feed entries, "
+                   f"{sessions} expired sessions")
+        if every is None:
+            return
+        time.sleep(every)
 
 
 @audit_app.command("verify")

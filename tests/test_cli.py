@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 
@@ -98,3 +99,56 @@ def test_demo_sets_everything_up_once_and_serves(run, monkeypatch):
         pdf = client.get(f"/api/v1/cards/{sample}/card.pdf",
                          headers={"Authorization": f"Bearer {token}"})
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_partner_keys_offline_bundle_and_verify(run, tmp_path):
+    run("db", "upgrade")
+    run("keys", "generate")
+    created = run("partner", "create", "Riverton Police", "--kind", "law_enforcement").output
+    assert re.search(r"API key \(shown once\): idsvc_[0-9a-f]{10}_\S+", created)
+    run("staff", "create", "clerk1", "--role", "clerk", "--password", "a long passphrase!")
+
+    with TestClient(create_app(get_settings())) as client:
+        token = client.post("/api/v1/auth/token", data={
+            "username": "clerk1", "password": "a long passphrase!"}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        card = enroll_and_approve(client, headers)
+        back = client.get(f"/api/v1/cards/{card['card_number']}/back.png", headers=headers)
+    photo = tmp_path / "card.png"
+    photo.write_bytes(back.content)
+    bundle = tmp_path / "bundle.json"
+    assert "1 status lists" in run("offline-bundle", "--out", str(bundle)).output
+
+    ok = run("verify", str(photo), "--bundle", str(bundle))
+    assert ok.output.splitlines()[0] == "valid"
+    assert f"card_number: {card['card_number']}" in ok.output
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(json.loads(bundle.read_text())["jwks"]))
+    no_status = run("verify", str(photo), "--jwks", str(jwks), code=1)
+    assert no_status.output.splitlines()[0] == "status_unknown"
+    assert run("verify", "NOT A CARD", "--bundle", str(bundle), code=1).output.startswith(
+        "invalid")
+    assert "error:" in run("verify", "X", code=2).output
+
+
+def test_key_compromise_and_reissue_from_the_command_line(run):
+    run("db", "upgrade")
+    old = re.search(r"active signing key (\S+)", run("keys", "generate").output).group(1)
+    run("staff", "create", "clerk1", "--role", "clerk", "--password", "a long passphrase!")
+    with TestClient(create_app(get_settings())) as client:
+        token = client.post("/api/v1/auth/token", data={
+            "username": "clerk1", "password": "a long passphrase!"}).json()["access_token"]
+        card = enroll_and_approve(client, {"Authorization": f"Bearer {token}"})
+    out = run("keys", "compromised", old).output
+    assert "1 cards in use" in out and "new active signing key" in out
+    assert card["card_number"] in run("keys", "affected", old).output
+    assert f"{card['card_number']} v2 active" in run("keys", "reissue", old).output
+    assert run("keys", "affected", old).output.strip() == ""
+    listed = run("keys", "list").output
+    assert f"{old}  compromised" in listed and "active" in listed
+    run("keys", "retire", old, code=1)  # a compromised key stays compromised
+
+
+def test_purge_forgets_old_verification_events(run):
+    run("db", "upgrade")
+    assert "purged 0 verification events" in run("purge").output

@@ -7,6 +7,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from idsvc.audit.service import Actor, record
@@ -113,3 +114,9 @@ def set_password(session: Session, *, staff: Staff, password: str, actor: Actor)
     session.flush()
     record(session, actor=actor, action="staff.password_reset", subject_type="staff",
            subject_id=staff.id)
+
+
+def purge_expired_sessions(session: Session) -> int:
+    result = session.execute(delete(StaffSession)
+                             .where(StaffSession.expires_at < utcnow()))  # type: ignore[arg-type]
+    return int(result.rowcount or 0)

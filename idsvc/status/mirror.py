@@ -41,6 +41,9 @@ class StatusMirror:
             return None
         return entries[idx]
 
+    def list_ids(self) -> list[int]:
+        return sorted(self._lists)
+
     def packed(self, list_id: int) -> bytes | None:
         entries = self._lists.get(list_id)
         return None if entries is None else pack(bytes(entries))

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from idsvc.cards.service import stored_credential
+from idsvc.cards.service import kids_in_circulation, stored_credential
 from idsvc.clock import local_date, utcnow
+from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
-from idsvc.crypto.keyring import KeyMirror
+from idsvc.crypto.keyring import KeyMirror, active_signer, jwks
 from idsvc.crypto.pseudonym import card_reference
 from idsvc.partners.service import PartnerCredential
+from idsvc.runtime import Mirrors
 from idsvc.status.mirror import StatusMirror
-from idsvc.status.service import parse_status_uri
+from idsvc.status.service import parse_status_uri, status_uri
+from idsvc.verification import events
 from idsvc.verification.checker import SHOWS_CARD, Check, Result, check_credential
 from idsvc.verification.disclosure import disclose
 from idsvc.verification.events import EventSink
 from idsvc.verification.models import VerificationEvent
+from idsvc.verification.offline import make_bundle
 
 
 @dataclass(frozen=True)
@@ -67,3 +71,23 @@ def verify(session: Session, *, qr: str | None, card_number: str | None,
         method="qr" if qr is not None else "number", result=check.result,
         card_ref=card_reference(context.master_key.pseudonym_key, number) if number else None))
     return Outcome(check.result, now, card)
+
+
+def offline_bundle(session: Session, *, settings: Settings, mirrors: Mirrors) -> dict[str, Any]:
+    """What an offline device needs: the public keys and every signed status list."""
+    mirrors.follower.catch_up(session)
+    signer = active_signer(session, keys_dir=settings.keys_dir)
+    tokens = {}
+    for list_id in mirrors.statuses.list_ids():
+        signed = mirrors.publisher.token(list_id, signer=signer, issuer=settings.issuer,
+                                         ttl=settings.status_ttl_seconds)
+        if signed is not None:
+            tokens[status_uri(settings.issuer, list_id)] = signed.token
+    return make_bundle(issuer=settings.issuer,
+                       jwks=jwks(session, kids_in_circulation=kids_in_circulation(session)),
+                       status_tokens=tokens, generated_at=utcnow())
+
+
+def purge_events(session: Session, *, retention_days: int) -> int:
+    """Forget verification events older than the retention period (DESIGN §5)."""
+    return events.purge_events(session, before=utcnow() - timedelta(days=retention_days))
