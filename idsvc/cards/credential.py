@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import base45
 import cbor2
 
+from idsvc.cards.base45 import b45decode, b45encode
 from idsvc.crypto import cose
 from idsvc.crypto.keyring import Signer
 
@@ -102,7 +102,7 @@ def encode(claims: dict[int, Any], signer: Signer) -> str:
     signed = cose.sign1(
         cbor2.dumps(claims), private_key=signer.private_key, kid=signer.kid.encode()
     )
-    return base45.b45encode(zlib.compress(signed, 9)).decode("ascii")
+    return b45encode(zlib.compress(signed, 9)).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -113,13 +113,13 @@ class DecodedCredential:
     @property
     def claim169(self) -> Mapping[Any, Any]:
         value = self.claims.get(CLAIM_169)
-        return value if isinstance(value, Mapping) else {}
+        return value if isinstance(value, cose.CBOR_MAPS) else {}
 
 
 def decode(text: str) -> DecodedCredential:
     """Unwrap a QR text without trusting it: the caller must still check the signature."""
     try:
-        compressed = base45.b45decode(text.strip())
+        compressed = b45decode(text.strip())
         inflater = zlib.decompressobj()
         signed = inflater.decompress(compressed, MAX_DECOMPRESSED)
         if inflater.unconsumed_tail:
@@ -134,6 +134,7 @@ def decode(text: str) -> DecodedCredential:
         claims = cbor2.loads(message.payload)
     except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise CredentialError("The payload is not CBOR.") from exc
-    if not isinstance(claims, Mapping) or not isinstance(claims.get(CLAIM_169), Mapping):
+    if not isinstance(claims, cose.CBOR_MAPS) or not isinstance(claims.get(CLAIM_169),
+                                                                cose.CBOR_MAPS):
         raise CredentialError("The payload carries no Claim 169.")
     return DecodedCredential(message=message, claims=claims)

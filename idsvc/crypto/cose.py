@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import cbor2
@@ -15,6 +15,11 @@ COSE_SIGN1_TAG = 18
 HEADER_ALG = 1
 HEADER_KID = 4
 ALG_ES256 = -7
+
+
+# What cbor2 decodes a CBOR map to: a dict, or an immutable frozendict inside tags.
+# Exact types, not the Mapping ABC: this runs on every verification and ABC checks are slow.
+CBOR_MAPS = (dict, cbor2.frozendict)
 
 
 class CoseError(ValueError):
@@ -40,8 +45,24 @@ class Sign1:
         )
 
 
+def _bstr_head(length: int) -> bytes:
+    """The CBOR head of a byte string of `length` bytes (major type 2)."""
+    if length < 24:
+        return bytes([0x40 | length])
+    for marker, size in ((0x58, 1), (0x59, 2), (0x5A, 4)):
+        if length < 1 << (8 * size):
+            return bytes([marker]) + length.to_bytes(size, "big")
+    return b"\x5b" + length.to_bytes(8, "big")
+
+
+_SIGNATURE1_HEAD = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
+
+
 def _sig_structure(protected: bytes, payload: bytes) -> bytes:
-    return cbor2.dumps(["Signature1", protected, b"", payload])
+    """CBOR of ["Signature1", protected, b"", payload], built directly: it is hashed on
+    every verification, and cbor2.dumps of a fresh list costs more than the bytes."""
+    return b"".join((_SIGNATURE1_HEAD, _bstr_head(len(protected)), protected, b"\x40",
+                     _bstr_head(len(payload)), payload))
 
 
 def sign1(payload: bytes, *, private_key: ec.EllipticCurvePrivateKey, kid: bytes) -> bytes:
@@ -63,20 +84,26 @@ def parse_sign1(data: bytes) -> Sign1:
         raise CoseError("COSE_Sign1 must be an array of four items.")
     protected, unprotected, payload, signature = message
     if not (isinstance(protected, bytes) and isinstance(payload, bytes)
-            and isinstance(signature, bytes) and isinstance(unprotected, Mapping)):
+            and isinstance(signature, bytes) and isinstance(unprotected, CBOR_MAPS)):
         raise CoseError("COSE_Sign1 items have the wrong types.")
+    algorithm, kid = _protected_header(protected)
+    if kid is None:
+        unprotected_kid = unprotected.get(HEADER_KID)
+        kid = unprotected_kid if isinstance(unprotected_kid, bytes) else None
+    return Sign1(protected=protected, algorithm=algorithm, kid=kid, payload=payload,
+                 signature=signature)
+
+
+@lru_cache(maxsize=256)
+def _protected_header(protected: bytes) -> tuple[int | None, bytes | None]:
+    """(alg, kid) of a protected header; cached, as every card of one key shares it."""
     try:
         headers = cbor2.loads(protected) if protected else {}
-    except (cbor2.CBORDecodeError, ValueError, TypeError) as exc:
+    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError,
+            RecursionError) as exc:
         raise CoseError("Protected header is not CBOR.") from exc
-    if not isinstance(headers, Mapping):
+    if not isinstance(headers, CBOR_MAPS):
         raise CoseError("Protected header must be a map.")
-    kid = headers.get(HEADER_KID, unprotected.get(HEADER_KID))
-    algorithm = headers.get(HEADER_ALG)
-    return Sign1(
-        protected=protected,
-        algorithm=algorithm if isinstance(algorithm, int) else None,
-        kid=kid if isinstance(kid, bytes) else None,
-        payload=payload,
-        signature=signature,
-    )
+    algorithm, kid = headers.get(HEADER_ALG), headers.get(HEADER_KID)
+    return (algorithm if isinstance(algorithm, int) and not isinstance(algorithm, bool)
+            else None, kid if isinstance(kid, bytes) else None)

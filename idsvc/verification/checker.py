@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from idsvc.cards import credential
+from idsvc.crypto.cose import CBOR_MAPS
 from idsvc.crypto.keyring import KeyState, TrustedKey
 
 CLOCK_SKEW_SECONDS = 300
@@ -57,10 +58,10 @@ class Check:
 
 def _status_reference(claims: Mapping[Any, Any]) -> tuple[str, int] | None:
     status = claims.get(credential.CLAIM_STATUS)
-    if not isinstance(status, Mapping):
+    if not isinstance(status, CBOR_MAPS):
         return None
     entry = status.get("status_list")
-    if not isinstance(entry, Mapping):
+    if not isinstance(entry, CBOR_MAPS):
         return None
     uri, idx = entry.get("uri"), entry.get("idx")
     if not isinstance(uri, str) or not isinstance(idx, int) or isinstance(idx, bool):
