@@ -8,17 +8,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from idsvc.cards.api import router as cards_router
 from idsvc.centres.api import router as centres_router
+from idsvc.changes.service import published
 from idsvc.config import Settings, get_settings
 from idsvc.crypto.admin_api import router as keys_admin_router
 from idsvc.crypto.api import public_router as keys_public_router
 from idsvc.crypto.envelope import MasterKey, load_master_key
-from idsvc.db import make_engine, make_sessionmaker
+from idsvc.db import make_engine, make_sessionmaker, read_only
 from idsvc.enrollment.api import public_router as enrollment_public_router
 from idsvc.enrollment.api import router as enrollment_router
 from idsvc.enrollment.policy import load_policy
@@ -59,17 +61,24 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
                sessions: sessionmaker[Session] | None = None) -> FastAPI:
     """Build the service; the policy and keys are checked here so a bad set-up fails at start."""
     settings = settings or get_settings()
-    sessions = sessions or make_sessionmaker(make_engine(settings.database_url))
-    events: EventSink = (InlineSink() if settings.verification_events == "inline"
+    engine = None if sessions else make_engine(settings.database_url)
+    sessions = sessions or make_sessionmaker(engine)
+    read_sessions = make_sessionmaker(read_only(engine)) if engine else sessions
+    events: EventSink = (InlineSink(sessions) if settings.verification_events == "inline"
                          else BatchingSink(sessions))
+    mirrors = Mirrors.empty(poll_seconds=settings.change_poll_seconds)
+    # A change this worker commits is visible to its own next request at once.
+    event.listen(sessions, "after_commit",
+                 lambda session: published(session) and mirrors.follower.mark_stale())
     runtime = Runtime(
         settings=settings,
         master_key=master_key or load_master_key(keys_dir=settings.keys_dir,
                                                  encoded=settings.data_key),
         policy=load_policy(settings.policy_file),
-        mirrors=Mirrors.empty(),
+        mirrors=mirrors,
         events=events,
         limiter=RateLimiter(),
+        read_sessions=read_sessions,
     )
 
     @asynccontextmanager
@@ -81,6 +90,7 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
                   description="Municipal ID cards: enrollment, issuance and verification.")
     app.state.runtime = runtime
     app.state.sessionmaker = sessions
+    app.state.read_sessionmaker = read_sessions
     install_error_handlers(app)
     _install_fallback_handlers(app)
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     verification_events: Literal["batched", "inline"] = Field(
         default="batched", description="batched: written off the request path.")
     verification_retention_days: int = Field(default=30, ge=1)
+    change_poll_seconds: float = Field(
+        default=0.25, ge=0, description="How stale another worker's revocation may be "
+                                        "(0: check on every verification).")
     status_ttl_seconds: int = Field(default=300, ge=10,
                                     description="How long verifiers may cache a status list.")
     offline_status_max_age_hours: float = Field(

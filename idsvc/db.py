@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -55,6 +55,16 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "idsvc_read_only"
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Writers take the lock up front (IMMEDIATE) and wait their turn (busy_timeout)
+    instead of failing when they first write after another commit; readers never lock."""
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
     parsed = make_url(url)
@@ -63,9 +73,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_connect)
-        # IMMEDIATE: a transaction takes the write lock up front and waits its turn
-        # (busy_timeout), instead of failing when it first writes after another commit.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -74,9 +82,12 @@ def make_sessionmaker(bind: Any, **kwargs: Any) -> sessionmaker[Session]:
     return sessionmaker(bind=bind, class_=Session, expire_on_commit=False, **kwargs)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: commit on success, roll back on any error."""
-    session: Session = request.app.state.sessionmaker()
+def read_only(bind: Engine) -> Engine:
+    """The same engine for requests that only read: on SQLite they take no write lock."""
+    return bind.execution_options(**{READ_ONLY: True})
+
+
+def _transaction(session: Session) -> Iterator[Session]:
     try:
         yield session
         session.commit()
@@ -87,5 +98,17 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: commit on success, roll back on any error."""
+    yield from _transaction(request.app.state.sessionmaker())
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """For handlers that mostly read (verification): on SQLite it does not queue behind
+    writers for the write lock; a small write (an inline event) still commits."""
+    yield from _transaction(request.app.state.read_sessionmaker())
+
+
 # scope="function": commit before the response is sent, so a 2xx means "stored".
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

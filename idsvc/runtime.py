@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
 
 from idsvc.changes.follower import Follower
 from idsvc.config import Settings
@@ -34,9 +36,10 @@ class Mirrors:
     publisher: StatusPublisher
 
     @classmethod
-    def empty(cls) -> Mirrors:
+    def empty(cls, *, poll_seconds: float = 0.0) -> Mirrors:
         statuses, keys, partners = StatusMirror(), KeyMirror(), PartnerKeyMirror()
-        return cls(statuses, keys, partners, Follower([statuses, keys, partners]),
+        return cls(statuses, keys, partners,
+                   Follower([statuses, keys, partners], poll_seconds=poll_seconds),
                    StatusPublisher(statuses))
 
 
@@ -48,10 +51,15 @@ class Runtime:
     mirrors: Mirrors
     events: EventSink
     limiter: RateLimiter
+    read_sessions: sessionmaker[Session]
 
 
-def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -49,7 +49,7 @@ class SeededDatabase:
 
 def settings_for(url: str, keys_dir: Path) -> Settings:
     return Settings(database_url=url, keys_dir=keys_dir, issuer=ISSUER, cookie_secure=False,
-                    data_key=None, verification_events="inline")
+                    data_key=None, verification_events="inline", change_poll_seconds=0)
 
 
 @pytest.fixture(scope="session", params=selected_backends())

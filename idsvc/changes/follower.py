@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlmodel import Session
@@ -25,26 +26,51 @@ class Mirror(Protocol):
 class Follower:
     """Loads each mirror once, then applies only what changed since the last look.
 
-    `catch_up` runs at the start of every request that reads a mirror: one indexed
-    query that usually returns nothing. A full reload every `full_reload_seconds` is a
-    safety net for entries purged while a worker slept.
+    Reading the feed is one indexed query that usually returns nothing. It runs at
+    most every `poll_seconds` (0: on every request that needs the mirrors), and at
+    once after this worker commits a change of its own (`mark_stale`), so a worker
+    never answers from a state older than its own last write. A full reload every
+    `full_reload_seconds` is a safety net for entries purged while a worker slept.
     """
 
-    def __init__(self, mirrors: list[Mirror], *, full_reload_seconds: float = 300.0) -> None:
+    def __init__(self, mirrors: list[Mirror], *, poll_seconds: float = 0.0,
+                 full_reload_seconds: float = 300.0) -> None:
         self._mirrors = {m.topic: m for m in mirrors}
+        self._poll_seconds = poll_seconds
         self._full_reload_seconds = full_reload_seconds
         self._lock = threading.Lock()
         self._last_id: int | None = None
         self._loaded_at = 0.0
+        self._polled_at = 0.0
+        self._stale = True
+
+    def mark_stale(self) -> None:
+        self._stale = True
+
+    def due(self) -> bool:
+        return (self._stale or self._last_id is None
+                or time.monotonic() - self._polled_at >= self._poll_seconds)
+
+    def catch_up_if_due(self, sessions: Callable[[], Session]) -> None:
+        """Read the feed if it is time to; opens a session only then."""
+        if self.due():
+            with sessions() as session:
+                self.catch_up(session)
+
+    def refresh(self, session: Session) -> None:
+        """Read the feed in the caller's session if it is time to."""
+        if self.due():
+            self.catch_up(session)
 
     def catch_up(self, session: Session) -> None:
         with self._lock:
-            if (self._last_id is None
-                    or time.monotonic() - self._loaded_at > self._full_reload_seconds):
+            self._stale, now = False, time.monotonic()
+            self._polled_at = now
+            if self._last_id is None or now - self._loaded_at > self._full_reload_seconds:
                 head = service.head(session)
                 for mirror in self._mirrors.values():
                     mirror.reload(session)
-                self._last_id, self._loaded_at = head, time.monotonic()
+                self._last_id, self._loaded_at = head, now
                 return
             while True:
                 batch = service.since(session, self._last_id, limit=_BATCH)

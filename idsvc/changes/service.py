@@ -38,6 +38,15 @@ def publish(session: Session, *, topic: Topic, ref: str, value: int = 0) -> None
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
     session.add(Change(topic=topic, ref=ref, value=value, at=utcnow()))
     session.flush()
+    session.info[PUBLISHED] = True
+
+
+PUBLISHED = "idsvc_published_changes"
+
+
+def published(session: Session) -> bool:
+    """Whether this session's transaction wrote to the feed (read once, after commit)."""
+    return bool(session.info.pop(PUBLISHED, False))
 
 
 def head(session: Session) -> int:

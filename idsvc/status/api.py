@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from idsvc.crypto.keyring import active_signer
-from idsvc.db import SessionDep
+from idsvc.db import ReadSessionDep
 from idsvc.errors import NotFound
 from idsvc.runtime import RuntimeDep
 
@@ -15,10 +15,10 @@ MEDIA_TYPE = "application/statuslist+jwt"
 
 @public_router.get("/status/{list_id}", response_class=Response,
                    responses={200: {"content": {MEDIA_TYPE: {}}}, 304: {}})
-def status_list(list_id: int, request: Request, session: SessionDep,
+def status_list(list_id: int, request: Request, session: ReadSessionDep,
                 runtime: RuntimeDep) -> Response:
     settings, mirrors = runtime.settings, runtime.mirrors
-    mirrors.follower.catch_up(session)
+    mirrors.follower.refresh(session)
     signed = mirrors.publisher.token(
         list_id, signer=active_signer(session, keys_dir=settings.keys_dir),
         issuer=settings.issuer, ttl=settings.status_ttl_seconds)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from idsvc.db import SessionDep
+from idsvc.db import ReadSessionDep
 from idsvc.partners.deps import CurrentPartner
-from idsvc.runtime import RuntimeDep
+from idsvc.runtime import RuntimeDep, runtime_of
 from idsvc.verification import service
 from idsvc.verification.schemas import VerifyRequest, VerifyResponse
 
@@ -17,19 +18,29 @@ public_router = APIRouter(tags=["verification"])
 
 
 @router.post("/verify")
-def verify(session: SessionDep, runtime: RuntimeDep, body: VerifyRequest,
-           partner: CurrentPartner) -> VerifyResponse:
+async def verify(request: Request, body: VerifyRequest,
+                 partner: CurrentPartner) -> VerifyResponse:
+    """Async on purpose: a scanned QR is checked in memory, with no thread hop and no
+    database; only a typed number needs a read, which runs in the thread pool."""
+    runtime = runtime_of(request)
     mirrors = runtime.mirrors
     context = service.VerifyContext(
         issuer=runtime.settings.issuer, timezone=runtime.settings.timezone, keys=mirrors.keys,
         statuses=mirrors.statuses, master_key=runtime.master_key, events=runtime.events)
-    outcome = service.verify(session, qr=body.qr, card_number=body.card_number,
-                             partner=partner, context=context)
+    if body.qr is not None:
+        text, method = body.qr, "qr"
+    else:
+        text = await run_in_threadpool(service.credential_by_number, runtime.read_sessions,
+                                       card_number=body.card_number or "",
+                                       keys=runtime.master_key)
+        method = "number"
+    outcome = service.verify(text=text, method=method, partner=partner, context=context)
     return VerifyResponse(result=outcome.result, checked_at=outcome.checked_at, card=outcome.card)
 
 
 @public_router.get("/offline-bundle.json")
-def offline_bundle(session: SessionDep, runtime: RuntimeDep, response: Response) -> dict[str, Any]:
+def offline_bundle(session: ReadSessionDep, runtime: RuntimeDep,
+                   response: Response) -> dict[str, Any]:
     """JWKS and every signed status list in one file, for devices that verify offline."""
     max_age = runtime.settings.status_ttl_seconds // 2
     response.headers["Cache-Control"] = f"public, max-age={max_age}"

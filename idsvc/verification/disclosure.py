@@ -25,8 +25,9 @@ def _birth_date(claim: Mapping[Any, Any]) -> date | None:
     value = claim.get(c.F_DATE_OF_BIRTH)
     if not isinstance(value, str):
         return None
+    digits = value.replace("-", "")
     try:
-        return datetime.strptime(value.replace("-", ""), "%Y%m%d").date()
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
         return None
 
@@ -46,21 +47,33 @@ def _photo(claim: Mapping[Any, Any]) -> str | None:
     return f"data:{media};base64,{base64.b64encode(data).decode()}"
 
 
+def _iso_birth_date(claim: Mapping[Any, Any], _: Mapping[Any, Any], __: date) -> str | None:
+    born = _birth_date(claim)
+    return born.isoformat() if born else None
+
+
+def _age_group(claim: Mapping[Any, Any], _: Mapping[Any, Any], today: date) -> str | None:
+    born = _birth_date(claim)
+    return age_group(born, today) if born else None
+
+
+Reader = Callable[[Mapping[Any, Any], Mapping[Any, Any], date], Any]
+_READERS: dict[Field, Reader] = {
+    Field.CARD_NUMBER: lambda claim, _, __: claim.get(c.F_ID),
+    Field.FULL_NAME: lambda claim, _, __: claim.get(c.F_FULL_NAME),
+    Field.FIRST_NAME: lambda claim, _, __: claim.get(c.F_FIRST_NAME),
+    Field.DATE_OF_BIRTH: _iso_birth_date,
+    Field.ADDRESS: lambda claim, _, __: claim.get(c.F_ADDRESS),
+    Field.PHOTO: lambda claim, _, __: _photo(claim),
+    Field.ISSUED_AT: lambda _, claims, __: _instant(claims, c.CLAIM_IAT),
+    Field.EXPIRES_AT: lambda _, claims, __: _instant(claims, c.CLAIM_EXP),
+    Field.CITY_RESIDENT: lambda _, __, ___: True,
+    Field.AGE_GROUP: _age_group,
+}
+
+
 def disclose(decoded: c.DecodedCredential, scope: frozenset[Field],
              today: date) -> dict[str, Any]:
     """The scoped card fields, read from the signed credential alone."""
     claim, claims = decoded.claim169, decoded.claims
-    born = _birth_date(claim)
-    readers: dict[Field, Callable[[], Any]] = {
-        Field.CARD_NUMBER: lambda: claim.get(c.F_ID),
-        Field.FULL_NAME: lambda: claim.get(c.F_FULL_NAME),
-        Field.FIRST_NAME: lambda: claim.get(c.F_FIRST_NAME),
-        Field.DATE_OF_BIRTH: lambda: born.isoformat() if born else None,
-        Field.ADDRESS: lambda: claim.get(c.F_ADDRESS),
-        Field.PHOTO: lambda: _photo(claim),
-        Field.ISSUED_AT: lambda: _instant(claims, c.CLAIM_IAT),
-        Field.EXPIRES_AT: lambda: _instant(claims, c.CLAIM_EXP),
-        Field.CITY_RESIDENT: lambda: True,
-        Field.AGE_GROUP: lambda: age_group(born, today) if born else None,
-    }
-    return {str(field): readers[field]() for field in sorted(scope) if field in readers}
+    return {str(field): _READERS[field](claim, claims, today) for field in sorted(scope)}

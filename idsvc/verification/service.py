@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,8 +22,7 @@ from idsvc.status.service import parse_status_uri, status_uri
 from idsvc.verification import events
 from idsvc.verification.checker import SHOWS_CARD, Check, Result, check_credential
 from idsvc.verification.disclosure import disclose
-from idsvc.verification.events import EventSink
-from idsvc.verification.models import VerificationEvent
+from idsvc.verification.events import Event, EventSink
 from idsvc.verification.offline import make_bundle
 
 
@@ -55,27 +55,36 @@ def _check(text: str, context: VerifyContext, now: datetime) -> Check:
     return check
 
 
-def verify(session: Session, *, qr: str | None, card_number: str | None,
-           partner: PartnerCredential, context: VerifyContext) -> Outcome:
-    """Same rules for a scanned QR and a typed number: a number is checked via its credential."""
+def credential_by_number(sessions: Callable[[], Session], *, card_number: str,
+                         keys: MasterKey) -> str | None:
+    """The stored credential of a typed card number (a database read, unlike a scan)."""
+    with sessions() as session:
+        return stored_credential(session, number_text=card_number, keys=keys)
+
+
+def verify(*, text: str | None, method: str, partner: PartnerCredential,
+           context: VerifyContext) -> Outcome:
+    """One rule set for a scanned QR and for the credential stored behind a typed number.
+
+    Reads no database row: keys and statuses come from the worker's mirrors, and the
+    event goes to the sink.
+    """
     now = utcnow()
-    text = qr if qr is not None else stored_credential(
-        session, number_text=card_number or "", keys=context.master_key)
     check = Check(Result.NOT_FOUND, "no_such_card") if text is None else _check(text, context, now)
     card = None
     if check.result in SHOWS_CARD and check.decoded is not None:
         card = disclose(check.decoded, partner.scope, local_date(now, context.timezone))
     number = check.card_number
-    context.events.record(session, VerificationEvent(
-        at=now, partner_id=partner.partner_id, key_id=partner.key_id,
-        method="qr" if qr is not None else "number", result=check.result,
+    context.events.record(Event(
+        at=now, partner_id=partner.partner_id, key_id=partner.key_id, method=method,
+        result=check.result,
         card_ref=card_reference(context.master_key.pseudonym_key, number) if number else None))
     return Outcome(check.result, now, card)
 
 
 def offline_bundle(session: Session, *, settings: Settings, mirrors: Mirrors) -> dict[str, Any]:
     """What an offline device needs: the public keys and every signed status list."""
-    mirrors.follower.catch_up(session)
+    mirrors.follower.refresh(session)
     signer = active_signer(session, keys_dir=settings.keys_dir)
     tokens = {}
     for list_id in mirrors.statuses.list_ids():
