@@ -60,6 +60,14 @@ def _wrk(port: int, seconds: int, connections: int, env: dict[str, str]) -> dict
             "non_2xx": float(errors.group(1)) if errors else 0.0}
 
 
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a server process after the load (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
@@ -91,6 +99,7 @@ def main() -> None:
         for _ in range(args.runs):
             for name in ("baseline", "idsvc"):
                 results[name].append(_wrk(ports[name], args.duration, args.connections, env))
+        rss_mb = {name: _rss_mb(process.pid) for name, process in servers.items()}
     finally:
         for process in servers.values():
             process.terminate()
@@ -99,7 +108,7 @@ def main() -> None:
                for name, runs in results.items()}
     ratio = summary["idsvc"]["rps"] / summary["baseline"]["rps"]
     print(json.dumps({"by": args.by, "connections": args.connections, "runs": args.runs,
-                      **summary, "ratio": round(ratio, 3)}, indent=1))
+                      **summary, "ratio": round(ratio, 3), "rss_mb": rss_mb}, indent=1))
 
 
 if __name__ == "__main__":
