@@ -27,7 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from idsvc import migrations
 from idsvc.audit.service import Actor
+from idsvc.cards import credential
 from idsvc.cards import service as cards
+from idsvc.cards.base45 import b45decode
 from idsvc.cards.qr import qr_version
 from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
@@ -96,7 +98,10 @@ def main() -> None:
     print(f"issuance per card (median of {args.runs} runs of {args.cards}): {issue * 1e3:.2f} ms")
     print(f"raw ES256 sign (same runs): {sign * 1e6:.1f} us")
     print(f"ratio issuance / raw sign: {issue / sign:.1f}x")
-    print(f"QR: {len(texts[0])} characters, version {qr_version(texts[0])} (ECC Q)")
+    decoded = credential.decode(texts[0])
+    print(f"QR: {len(texts[0])} characters ({len(b45decode(texts[0]))} bytes), version "
+          f"{qr_version(texts[0])} (ECC Q), face thumbnail "
+          f"{len(decoded.claim169.get(credential.F_PHOTO, b''))} bytes")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,8 @@ def _init(master: MasterKey, keys_dir: str, kid: str) -> None:
         private_key_path(Path(keys_dir), kid).read_bytes(), password=None)
     _state["master"] = master
     _state["signer"] = Signer(kid, key)
-    _state["thumb"] = qr_thumbnail(normalise_portrait(portrait()), max_bytes=200)
+    # One shared face, sized so a long bench name and address stay within QR version 20.
+    _state["thumb"] = qr_thumbnail(normalise_portrait(portrait()), max_bytes=120)
 
 
 def _make(job: tuple[int, str, int, int]) -> tuple[tuple, tuple, tuple, str]:
