@@ -1,8 +1,7 @@
 """The Claim 169 credential in the card's QR: base45(zlib(COSE_Sign1(CWT))).
 
 Any MOSIP Claim 169 verifier can read it. The field numbers below are those
-of the Claim 169 specification; `nationality` (13) and `legal_status` (22)
-are never set.
+of the Claim 169 specification. Fields 13 and 22 (nationality, legal status) are never set.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What idsvc knows about a person, and nothing more.
 
-There is deliberately no field for immigration status, citizenship,
-nationality, country of birth, visa or social security number, and every
-model forbids unknown fields, so such data is refused rather than stored.
+It never asks for immigration status, citizenship, nationality, country of birth,
+visa or social security number: no field holds them, and every model forbids
+unknown fields, so such data is refused rather than stored.
 """
 
 from __future__ import annotations
