@@ -329,6 +329,7 @@ def not_near(pixel: tuple[int, ...], expected: tuple[int, ...], tolerance: int =
     return any(abs(a - b) > tolerance for a, b in zip(pixel, expected, strict=True))
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 def test_crafted_exif_that_crashes_the_transposer_is_refused():
     """A fuzzed JPEG whose EXIF orientation entry has a broken type (found by mutation)."""
     crafted = (Path(__file__).parent / "data" / "bad_exif_orientation.jpg").read_bytes()
