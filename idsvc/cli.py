@@ -143,14 +143,20 @@ def keys_reissue(kid: str) -> None:
     """New versions, signed by the active key, of every card KID signed."""
     settings = get_settings()
     keys = load_master_key(keys_dir=settings.keys_dir, encoded=settings.data_key)
-    with _session(settings) as session:
-        context = cards.issue_context(session, settings=settings, keys=keys,
-                                      policy=load_policy(settings.policy_file), actor=CLI_ACTOR,
-                                      issued_by=None, centre_id=None)
-        reissued = lifecycle.reissue_signed_by(session, kid=kid, context=context)
-    for card in reissued:
-        typer.echo(f"{card.number} v{card.version} {card.state}")
-    typer.echo(f"reissued {len(reissued)} cards; print and hand them out again")
+    total = 0
+    while True:  # chunks of 100, each its own transaction
+        with _session(settings) as session:
+            context = cards.issue_context(session, settings=settings, keys=keys,
+                                          policy=load_policy(settings.policy_file),
+                                          actor=CLI_ACTOR, issued_by=None, centre_id=None)
+            reissued = lifecycle.reissue_signed_by(session, kid=kid, context=context, limit=100)
+            lines = [f"{card.number} v{card.version} {card.state}" for card in reissued]
+        for line in lines:
+            typer.echo(line)
+        total += len(lines)
+        if len(lines) < 100:
+            break
+    typer.echo(f"reissued {total} cards; print and hand them out again")
 
 
 @keys_app.command("list")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi import Path as UrlPath
 from sqlalchemy import Connection, DateTime, Engine, MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
@@ -108,6 +109,10 @@ def get_read_session(request: Request) -> Iterator[Session]:
     writers for the write lock; a small write (an inline event) still commits."""
     yield from _transaction(request.app.state.read_sessionmaker())
 
+
+# An integer key as it may arrive in a URL: bounded, so a huge number is a 422, not a
+# database error.
+RowId = Annotated[int, UrlPath(ge=1, le=2**31 - 1)]
 
 # scope="function": commit before the response is sent, so a 2xx means "stored".
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -136,7 +136,7 @@ def _fee(body: FeeRequest) -> service.Fee:
 @router.post("/cards/{card_number}/revoke")
 def revoke(session: SessionDep, card_number: str, body: RevokeRequest,
            staff: CardManager) -> CardStateView:
-    card = service.find_card(session, card_number)
+    card = service.find_card(session, card_number, for_update=True)
     return _state(lifecycle.revoke(session, card=card, reason=lifecycle.RevokeReason(body.reason),
                                    actor=actor_of(staff)))
 
@@ -144,21 +144,21 @@ def revoke(session: SessionDep, card_number: str, body: RevokeRequest,
 @router.post("/cards/{card_number}/suspend")
 def suspend(session: SessionDep, card_number: str, body: SuspendRequest,
             staff: CardManager) -> CardStateView:
-    card = service.find_card(session, card_number)
+    card = service.find_card(session, card_number, for_update=True)
     return _state(lifecycle.suspend(session, card=card, reason=body.reason,
                                     actor=actor_of(staff)))
 
 
 @router.post("/cards/{card_number}/reinstate")
 def reinstate(session: SessionDep, card_number: str, staff: CardManager) -> CardStateView:
-    card = service.find_card(session, card_number)
+    card = service.find_card(session, card_number, for_update=True)
     return _state(lifecycle.reinstate(session, card=card, actor=actor_of(staff)))
 
 
 @router.post("/cards/{card_number}/replace", status_code=201)
 def replace(session: SessionDep, runtime: RuntimeDep, card_number: str, body: ReplaceRequest,
             staff: CardManager) -> CardStateView:
-    card = service.find_card(session, card_number)
+    card = service.find_card(session, card_number, for_update=True)
     return _state(lifecycle.replace(session, card=card, reason=body.reason,
                                     context=_context(session, runtime, staff), fee=_fee(body)))
 
@@ -166,7 +166,7 @@ def replace(session: SessionDep, runtime: RuntimeDep, card_number: str, body: Re
 @router.post("/cards/{card_number}/renew", status_code=201)
 def renew(session: SessionDep, runtime: RuntimeDep, card_number: str, staff: CardManager,
           body: FeeRequest | None = None) -> CardStateView:
-    card = service.find_card(session, card_number)
+    card = service.find_card(session, card_number, for_update=True)
     return _state(lifecycle.renew(session, card=card, context=_context(session, runtime, staff),
                                   today=local_today(runtime.settings.timezone),
                                   fee=_fee(body or FeeRequest())))
@@ -175,7 +175,7 @@ def renew(session: SessionDep, runtime: RuntimeDep, card_number: str, staff: Car
 @router.post("/cards/{card_number}/reissue", status_code=201)
 def reissue(session: SessionDep, runtime: RuntimeDep, card_number: str, body: ReissueRequest,
             staff: CardManager) -> CardStateView:
-    card = service.find_card(session, card_number)
+    card = service.find_card(session, card_number, for_update=True)
     changes = body.changes.model_dump(exclude_unset=True)
     if not changes:
         raise Invalid("Name at least one field to change.", code="no_changes")

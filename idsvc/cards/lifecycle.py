@@ -20,7 +20,6 @@ from idsvc.clock import utcnow
 from idsvc.enrollment.policy import RenewalRules
 from idsvc.errors import Conflict, Invalid
 from idsvc.residents import service as residents
-from idsvc.residents.schemas import PersonalData
 from idsvc.status.service import Slot, Status, set_status
 
 
@@ -87,9 +86,20 @@ def _new_version(session: Session, *, card: Card, context: IssueContext, reason:
                       context=context, number=card.number, reason=reason, fee=fee)
 
 
+# Suspensions that a replacement resolves: the resident reported the card gone.
+_REPORTED_GONE = {"reported_lost", "reported_stolen"}
+
+
 def replace(session: Session, *, card: Card, reason: ReplaceReason, context: IssueContext,
             fee: Fee | None) -> Card:
-    """A lost, stolen or damaged card: the old one stops verifying, a new version is issued."""
+    """A lost, stolen or damaged card: the old one stops verifying, a new version is issued.
+
+    A card suspended for another reason (an investigation) is not replaced: that would
+    lift the suspension by the back door.
+    """
+    if card.state == CardState.SUSPENDED and card.state_reason not in _REPORTED_GONE:
+        raise Conflict("The card is suspended; reinstate it or revoke it first.",
+                       code="card_suspended")
     if card.state != CardState.REVOKED:
         _change_state(session, card, CardState.REVOKED, reason, context.actor, "card.revoke")
     elif card.state_reason not in set(ReplaceReason):
@@ -122,31 +132,35 @@ def renew(session: Session, *, card: Card, context: IssueContext, today: date,
 def reissue(session: Session, *, card: Card, changes: dict[str, object],
             context: IssueContext) -> Card:
     """After a change of name or address: update the record, then a new version."""
-    if card.state == CardState.REVOKED:
-        raise Conflict("The card is revoked; replace it instead.", code="card_revoked")
+    if card.state != CardState.ACTIVE:
+        raise Conflict(f"Only an active card can be reissued; this one is {card.state}.",
+                       code=f"card_{card.state}")
     resident = residents.get_resident(session, card.resident_id)
     current = residents.read_personal_data(resident, context.keys)
-    updated = PersonalData.model_validate({**current.model_dump(), **changes})
+    updated = residents.apply_changes(current, changes)
     residents.update_personal_data(session, resident=resident, data=updated, keys=context.keys)
     record(session, actor=context.actor, action="resident.update", subject_type="resident",
            subject_id=resident.id, details={"fields": sorted(changes)})
     return _new_version(session, card=card, context=context, reason="reissue", fee=None)
 
 
-def cards_signed_by(session: Session, kid: str) -> list[Card]:
+def cards_signed_by(session: Session, kid: str, *, limit: int | None = None) -> list[Card]:
     """Cards still in use (newest version, not revoked) whose credential `kid` signed."""
     statement = (select(Card).where(Card.kid == kid, Card.state != CardState.REVOKED)
-                 .order_by(Card.number))  # type: ignore[arg-type]
+                 .order_by(Card.number).limit(limit))  # type: ignore[arg-type]
     return list(session.exec(statement))
 
 
-def reissue_signed_by(session: Session, *, kid: str, context: IssueContext) -> list[Card]:
-    """New versions, signed by the active key, for every card `kid` signed (compromised key).
+def reissue_signed_by(session: Session, *, kid: str, context: IssueContext,
+                      limit: int | None = None) -> list[Card]:
+    """New versions, signed by the active key, for cards `kid` signed (compromised key).
 
+    Call it in chunks (`limit`), one transaction each: every change holds the feed's
+    lock until commit, and revocations must not wait hours behind a mass reissue.
     A suspended card stays suspended in its new version.
     """
     reissued = []
-    for card in cards_signed_by(session, kid):
+    for card in cards_signed_by(session, kid, limit=limit):
         state, reason = card.state, card.state_reason
         new = _new_version(session, card=card, context=context, reason="rekey", fee=None)
         if state == CardState.SUSPENDED:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from idsvc.db import UTCDateTime
@@ -15,6 +15,10 @@ class Card(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("number", "version", name="uq_cards_number_version"),
         UniqueConstraint("status_list_id", "status_idx", name="uq_cards_status_slot"),
+        # At most one version of a number is not revoked: the one in the holder's hands.
+        Index("uq_cards_number_in_use", "number", unique=True,
+              postgresql_where=text("state <> 'revoked'"),
+              sqlite_where=text("state <> 'revoked'")),
     )
 
     id: str = Field(primary_key=True, max_length=32)

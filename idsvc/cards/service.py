@@ -244,15 +244,25 @@ def _credential_field(card: Card) -> str:
     return f"card:{card.id}:{CREDENTIAL_FIELD}"
 
 
-def find_card(session: Session, number_text: str) -> Card:
-    """The newest version of a card, by its number as typed (spaces allowed)."""
+def find_card(session: Session, number_text: str, *, for_update: bool = False) -> Card:
+    """The newest version of a card, by its number as typed (spaces allowed).
+
+    `for_update` locks it for a lifecycle change; if another change made a newer
+    version meanwhile, the caller gets a 409 to retry rather than act on an old one.
+    """
     number = numbers.normalise(number_text)
     if number is None:
         raise NotFound("That is not a valid card number.", code="card_not_found")
-    statement = select(Card).where(Card.number == number).order_by(Card.version.desc()).limit(1)  # type: ignore[attr-defined]
+    statement = (select(Card).where(Card.number == number)
+                 .order_by(Card.version.desc()).limit(1))  # type: ignore[attr-defined]
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     card = session.exec(statement).first()
     if card is None:
         raise NotFound("No card has that number.", code="card_not_found")
+    if for_update and next_version(session, number) != card.version + 1:
+        raise Conflict("The card changed while this request waited; try again.",
+                       code="card_changed")
     return card
 
 

@@ -66,13 +66,14 @@ class Follower:
         with self._lock:
             self._stale, now = False, time.monotonic()
             self._polled_at = now
-            if self._last_id is None or now - self._loaded_at > self._full_reload_seconds:
-                head = service.head(session)
+            head = service.head(session)  # read before reloading: later changes replay
+            if (self._last_id is None or now - self._loaded_at > self._full_reload_seconds
+                    or head < self._last_id):  # the feed went back: it was reset
                 for mirror in self._mirrors.values():
                     mirror.reload(session)
                 self._last_id, self._loaded_at = head, now
                 return
-            while True:
+            while head > self._last_id:
                 batch = service.since(session, self._last_id, limit=_BATCH)
                 for change in batch:
                     mirror = self._mirrors.get(change.topic)

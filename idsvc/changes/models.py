@@ -12,6 +12,8 @@ from idsvc.db import UTCDateTime
 
 class Change(SQLModel, table=True):
     __tablename__ = "changes"
+    # Ids must never be reused after a purge: readers remember the last one they saw.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, sa_column=Column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))

@@ -150,12 +150,15 @@ def mark_compromised(session: Session, *, kid: str, keys_dir: Path,
 
 
 def jwks(session: Session, *, kids_in_circulation: set[str]) -> dict[str, Any]:
-    """The published key set: active keys, and any key that signed a card still in use.
+    """The published key set: active keys, and retired keys that signed a card still in use.
 
-    Compromised keys stay listed, marked, so synced offline verifiers refuse their cards.
+    A compromised key is withdrawn: a generic verifier that ignores our `state` member
+    must not accept what a thief signs with it (ours answer `invalid` for an unknown kid).
     """
     keys = []
     for key in list_keys(session):
+        if key.state == KeyState.COMPROMISED:
+            continue
         if key.state == KeyState.RETIRED and key.kid not in kids_in_circulation:
             continue
         jwk = json.loads(key.public_jwk)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, UploadFile
+from fastapi import APIRouter, Depends, Response, UploadFile
 
 from idsvc.cards.service import issue_context
 from idsvc.clock import local_today
-from idsvc.db import SessionDep
+from idsvc.db import RowId, SessionDep
 from idsvc.enrollment import service
 from idsvc.enrollment.photo import PhotoLimits
 from idsvc.enrollment.schemas import (
@@ -38,7 +38,6 @@ router = APIRouter(tags=["enrollment"])
 public_router = APIRouter(tags=["enrollment"])
 Enroller = Annotated[Staff, Depends(require(Permission.ENROLL))]
 Approver = Annotated[Staff, Depends(require(Permission.APPROVE))]
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _public(session: SessionDep, runtime: Runtime, staff: Staff,

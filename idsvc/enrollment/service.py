@@ -167,7 +167,7 @@ def update_application(session: Session, *, application: Application,
     _require_pending(application)
     resident = residents.get_resident(session, application.resident_id)
     current = residents.read_personal_data(resident, keys)
-    updated = PersonalData.model_validate({**current.model_dump(), **changes})
+    updated = residents.apply_changes(current, changes)
     residents.update_personal_data(session, resident=resident, data=updated, keys=keys)
     record(session, actor=actor_of(staff), action="application.update",
            subject_type="application", subject_id=application.id,

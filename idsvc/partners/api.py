@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from idsvc.db import SessionDep
+from idsvc.db import RowId, SessionDep
 from idsvc.partners import service
 from idsvc.partners.models import Partner, PartnerKey
 from idsvc.partners.schemas import (
@@ -50,12 +50,12 @@ def list_partners(session: SessionDep, _: PartnerAdmin) -> list[PartnerPublic]:
 
 
 @router.get("/partners/{partner_id}")
-def read_partner(session: SessionDep, partner_id: int, _: PartnerAdmin) -> PartnerPublic:
+def read_partner(session: SessionDep, partner_id: RowId, _: PartnerAdmin) -> PartnerPublic:
     return _public(service.get_partner(session, partner_id))
 
 
 @router.patch("/partners/{partner_id}")
-def update_partner(session: SessionDep, partner_id: int, body: PartnerUpdate,
+def update_partner(session: SessionDep, partner_id: RowId, body: PartnerUpdate,
                    admin: PartnerAdmin) -> PartnerPublic:
     partner = service.update_partner(session, partner=service.get_partner(session, partner_id),
                                      fields=body.model_dump(exclude_unset=True),
@@ -64,7 +64,7 @@ def update_partner(session: SessionDep, partner_id: int, body: PartnerUpdate,
 
 
 @router.post("/partners/{partner_id}/keys", status_code=201)
-def create_key(session: SessionDep, partner_id: int, admin: PartnerAdmin,
+def create_key(session: SessionDep, partner_id: RowId, admin: PartnerAdmin,
                body: KeyCreate | None = None) -> NewKey:
     key, plain = service.issue_key(session, partner=service.get_partner(session, partner_id),
                                    label=(body or KeyCreate()).label, actor=actor_of(admin))
@@ -72,12 +72,12 @@ def create_key(session: SessionDep, partner_id: int, admin: PartnerAdmin,
 
 
 @router.get("/partners/{partner_id}/keys")
-def list_keys(session: SessionDep, partner_id: int, _: PartnerAdmin) -> list[KeyPublic]:
+def list_keys(session: SessionDep, partner_id: RowId, _: PartnerAdmin) -> list[KeyPublic]:
     return [_key(k) for k in service.list_keys(session, service.get_partner(session, partner_id))]
 
 
 @router.delete("/partners/{partner_id}/keys/{key_id}", status_code=204)
-def revoke_key(session: SessionDep, partner_id: int, key_id: int,
+def revoke_key(session: SessionDep, partner_id: RowId, key_id: RowId,
                admin: PartnerAdmin) -> Response:
     service.revoke_key(session, partner=service.get_partner(session, partner_id), key_id=key_id,
                        actor=actor_of(admin))

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from idsvc.partners.scopes import Field as ScopeField
 from idsvc.partners.scopes import PartnerKind
+from idsvc.text import Text
 
 
 class _Strict(BaseModel):
@@ -15,7 +16,7 @@ class _Strict(BaseModel):
 
 
 class PartnerCreate(_Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     kind: PartnerKind
 
 
@@ -38,7 +39,7 @@ class PartnerPublic(BaseModel):
 
 
 class KeyCreate(_Strict):
-    label: str = Field(default="", max_length=100)
+    label: Text = Field(default="", max_length=100)
 
 
 class KeyPublic(BaseModel):

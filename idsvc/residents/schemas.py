@@ -7,7 +7,6 @@ unknown fields, so such data is refused rather than stored.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import date
 from enum import StrEnum
@@ -24,17 +23,9 @@ from pydantic import (
 )
 
 from idsvc.languages import LANGUAGES
+from idsvc.text import Text, clean_text
 
 
-def _clean_text(value: str) -> str:
-    """Normalise to NFC, refuse control characters, fold runs of spaces."""
-    value = unicodedata.normalize("NFC", value)
-    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\u200c\u200d" for ch in value):
-        raise ValueError("must not contain control characters")
-    return re.sub(r"\s+", " ", value).strip()
-
-
-Text = Annotated[str, AfterValidator(_clean_text)]
 def _has_a_letter(value: str) -> str:
     """A name must show something: refuse names made only of marks, digits or joiners."""
     if value and not any(unicodedata.category(ch).startswith("L") for ch in value):
@@ -42,7 +33,7 @@ def _has_a_letter(value: str) -> str:
     return value
 
 
-Name = Annotated[str, Field(max_length=100), AfterValidator(_clean_text),
+Name = Annotated[str, Field(max_length=100), AfterValidator(clean_text),
                  AfterValidator(_has_a_letter)]
 Phone = Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9 ().-]{5,31}$")]
 
@@ -180,6 +171,15 @@ class PersonalData(Strict):
 class PersonalDataChanges(Strict):
     """Fields to change on a record (a new name, a move); those left out stay as they are."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_required(cls, data: object) -> object:
+        if isinstance(data, dict):
+            nulled = sorted(k for k in _REQUIRED if k in data and data[k] is None)
+            if nulled:
+                raise ValueError(f"these fields cannot be removed: {', '.join(nulled)}")
+        return data
+
     given_name: Name | None = Field(default=None, min_length=1)
     middle_name: Name | None = None
     family_name: Name | None = None
@@ -192,3 +192,8 @@ class PersonalDataChanges(Strict):
     veteran: bool | None = None
     organ_donor: bool | None = None
     contact: Contact | None = None
+
+
+# Fields every record has; a change may replace them but not set them to null.
+_REQUIRED = frozenset({"given_name", "name_order", "date_of_birth", "gender", "address",
+                       "preferred_languages", "veteran", "organ_donor", "family_name"})

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from idsvc.clock import utcnow
 from idsvc.crypto.blind_index import person_match_key
 from idsvc.crypto.envelope import MasterKey, open_sealed, seal
-from idsvc.errors import NotFound
+from idsvc.errors import Invalid, NotFound
 from idsvc.residents.models import Resident
 from idsvc.residents.schemas import STORED, PersonalData
 
@@ -36,6 +37,16 @@ def create_resident(session: Session, *, data: PersonalData, keys: MasterKey) ->
     session.add(resident)
     session.flush()
     return resident
+
+
+def apply_changes(current: PersonalData, changes: dict[str, object]) -> PersonalData:
+    """The record with `changes` applied, validated as new input (422 on a bad result)."""
+    try:
+        return PersonalData.model_validate({**current.model_dump(), **changes})
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "record" for e in exc.errors()})
+        raise Invalid("The changes leave the record invalid: " + ", ".join(fields),
+                      code="invalid_changes") from exc
 
 
 def update_personal_data(session: Session, *, resident: Resident, data: PersonalData,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from idsvc.crypto.keyring import active_signer
-from idsvc.db import ReadSessionDep
+from idsvc.db import ReadSessionDep, RowId
 from idsvc.errors import NotFound
 from idsvc.runtime import RuntimeDep
 
@@ -15,7 +15,7 @@ MEDIA_TYPE = "application/statuslist+jwt"
 
 @public_router.get("/status/{list_id}", response_class=Response,
                    responses={200: {"content": {MEDIA_TYPE: {}}}, 304: {}})
-def status_list(list_id: int, request: Request, session: ReadSessionDep,
+def status_list(list_id: RowId, request: Request, session: ReadSessionDep,
                 runtime: RuntimeDep) -> Response:
     settings, mirrors = runtime.settings, runtime.mirrors
     mirrors.follower.refresh(session)

@@ -18,6 +18,7 @@ class SignedList:
     token: str
     etag: str
     issued_at: float
+    content: bytes
 
 
 class StatusPublisher:
@@ -35,15 +36,17 @@ class StatusPublisher:
         packed = self._statuses.packed(list_id)
         if packed is None:
             return None
-        digest = hashlib.sha256(packed + signer.kid.encode()).hexdigest()[:32]
-        etag = f'"{digest}"'
+        content = hashlib.sha256(packed + signer.kid.encode()).digest()
         now = time.time()
         with self._lock:
             cached = self._signed.get(list_id)
-            if cached and cached.etag == etag and now - cached.issued_at < ttl / 2:
+            if cached and cached.content == content and now - cached.issued_at < ttl / 2:
                 return cached
             token = sign_token(uri=status_uri(issuer, list_id), packed=packed,
                                issued_at=int(now), expires_at=None, ttl=ttl,
                                private_key=signer.private_key, kid=signer.kid, issuer=issuer)
-            signed = self._signed[list_id] = SignedList(token, etag, now)
+            # The ETag names this token, not just the list: a re-signed (fresher) token is
+            # new to a device polling with If-None-Match, so its copy never grows stale.
+            etag = f'"{hashlib.sha256(token.encode()).hexdigest()[:32]}"'
+            signed = self._signed[list_id] = SignedList(token, etag, now, content)
             return signed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from idsvc.db import ReadSessionDep
@@ -17,9 +18,9 @@ router = APIRouter(tags=["verification"])
 public_router = APIRouter(tags=["verification"])
 
 
-@router.post("/verify")
+@router.post("/verify", response_model=VerifyResponse)
 async def verify(request: Request, body: VerifyRequest,
-                 partner: CurrentPartner) -> VerifyResponse:
+                 partner: CurrentPartner) -> JSONResponse:
     """Async on purpose: a scanned QR is checked in memory, with no thread hop and no
     database; only a typed number needs a read, which runs in the thread pool."""
     runtime = runtime_of(request)
@@ -35,7 +36,9 @@ async def verify(request: Request, body: VerifyRequest,
                                        keys=runtime.master_key)
         method = "number"
     outcome = service.verify(text=text, method=method, partner=partner, context=context)
-    return VerifyResponse(result=outcome.result, checked_at=outcome.checked_at, card=outcome.card)
+    response = VerifyResponse(result=outcome.result, checked_at=outcome.checked_at,
+                              card=outcome.card)
+    return JSONResponse(response.body())
 
 
 @public_router.get("/offline-bundle.json")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from idsvc.verification.checker import Result
 
 
 class VerifyRequest(BaseModel):
@@ -23,9 +21,18 @@ class VerifyRequest(BaseModel):
         return self
 
 
+# `status_unknown` is an offline verdict only: online, the lists are always at hand.
+OnlineResult = Literal["valid", "expired", "revoked", "suspended", "not_found", "invalid"]
+
+
 class VerifyResponse(BaseModel):
-    result: Result
+    result: OnlineResult
     checked_at: datetime
     card: dict[str, Any] | None = Field(
-        default=None, description="Only for valid, expired and suspended cards; only the "
-                                  "fields the partner's scope allows.")
+        default=None, description="Present only for valid, expired and suspended cards, "
+                                  "with only the fields the partner's scope allows.")
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body: `card` is left out, not null, when there is nothing to show."""
+        return self.model_dump(mode="json", exclude_none=False,
+                               exclude={"card"} if self.card is None else set())

@@ -80,3 +80,24 @@ def test_superseded_is_not_a_reason_staff_can_choose(client, clerk, card):
     r = client.post(f"/api/v1/cards/{card['card_number']}/revoke",
                     json={"reason": "superseded"}, headers=clerk)
     assert r.status_code == 422
+
+
+def test_replacement_resolves_a_reported_loss_but_not_an_investigation(client, clerk, card):
+    number = card["card_number"]
+    client.post(f"/api/v1/cards/{number}/suspend", json={"reason": "investigation"},
+                headers=clerk)
+    for action, body in (("replace", {"reason": "lost"}),
+                         ("reissue", {"changes": {"family_name": "Otro"}})):
+        r = client.post(f"/api/v1/cards/{number}/{action}", json=body, headers=clerk)
+        assert r.status_code == 409 and r.json()["error"] == "card_suspended", action
+    client.post(f"/api/v1/cards/{number}/reinstate", headers=clerk)
+    client.post(f"/api/v1/cards/{number}/suspend", json={"reason": "reported_lost"},
+                headers=clerk)
+    r = client.post(f"/api/v1/cards/{number}/replace", json={"reason": "lost"}, headers=clerk)
+    assert r.status_code == 201 and r.json()["state"] == "active"
+
+
+def test_a_change_cannot_remove_a_required_field(client, clerk, card):
+    r = client.post(f"/api/v1/cards/{card['card_number']}/reissue",
+                    json={"changes": {"given_name": None}}, headers=clerk)
+    assert r.status_code == 422

@@ -74,3 +74,21 @@ def test_double_clicked_document_counts_once(server):
         points = client.get(f"/api/v1/applications/{app_id}",
                             headers=server.headers["clerk"]).json()["points"]
     assert points["identity"] == 2
+
+
+def test_simultaneous_replacements_leave_one_card_in_use(server):
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        app_id = _ready_application(client, server.headers["clerk"])
+        number = client.post(f"/api/v1/applications/{app_id}/approve",
+                             headers=server.headers["clerk"]).json()["card_number"]
+    responses = _parallel(server, [("POST", f"/api/v1/cards/{number}/replace",
+                                    {"json": {"reason": "lost"}})] * 3)
+    # Each request either replaced the card it found current (they queue on the card's
+    # lock) or was told the card changed under it; never two cards in use.
+    codes = [r.status_code for r in responses]
+    assert set(codes) <= {201, 409} and 201 in codes, [r.text for r in responses]
+    versions = sorted(r.json()["version"] for r in responses if r.status_code == 201)
+    assert versions == list(range(2, 2 + len(versions)))
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        view = client.get(f"/api/v1/cards/{number}", headers=server.headers["clerk"]).json()
+    assert view["version"] == versions[-1] and view["state"] == "active"

@@ -27,7 +27,7 @@ def verify_both(client, partner, staff, number):
     by_number = client.post("/api/v1/verify", json={"card_number": number}, headers=partner)
     assert by_qr.status_code == by_number.status_code == 200, (by_qr.text, by_number.text)
     assert by_qr.json()["result"] == by_number.json()["result"]
-    assert by_qr.json()["card"] == by_number.json()["card"]
+    assert by_qr.json().get("card") == by_number.json().get("card")
     return by_qr.json()
 
 
@@ -80,7 +80,7 @@ def test_revoked_card_shows_nothing(client, clerk, police, card):
                     headers=clerk)
     assert r.status_code == 200 and r.json()["state"] == "revoked"
     body = verify_both(client, police, clerk, card["card_number"])
-    assert body["result"] == "revoked" and body["card"] is None
+    assert body["result"] == "revoked" and "card" not in body
 
 
 def test_suspend_then_reinstate(client, clerk, police, card):
@@ -103,8 +103,8 @@ def test_expired_card(client, clerk, police, card, monkeypatch):
 def test_unknown_number_is_not_found(client, police):
     for typed in ("000000000000", "1234", "4829 1057 3361"):
         r = client.post("/api/v1/verify", json={"card_number": typed}, headers=police)
-        assert r.status_code == 200 and r.json() == {**r.json(), "result": "not_found",
-                                                      "card": None}
+        assert r.status_code == 200 and r.json()["result"] == "not_found"
+        assert set(r.json()) == {"result", "checked_at"}
 
 
 def test_replaced_card_old_qr_is_revoked_new_one_valid(client, clerk, police, card):

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 01:17:38.245013
+Create Date: 2026-11-23 01:59:34.031991
 """
 
 from collections.abc import Sequence
@@ -29,7 +29,8 @@ def upgrade() -> None:
     sa.Column('ref', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('value', sa.Integer(), nullable=False),
     sa.Column('at', idsvc.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_changes'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_changes')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_changes_at'), ['at'], unique=False)
@@ -86,6 +87,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('fee_cents', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('fee_waived', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.create_unique_constraint(batch_op.f('uq_cards_application_id'), ['application_id'])
+        batch_op.create_index('uq_cards_number_in_use', ['number'], unique=True, postgresql_where=sa.text("state <> 'revoked'"), sqlite_where=sa.text("state <> 'revoked'"))
 
     with op.batch_alter_table('document_checks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('has_photo', sa.Boolean(), nullable=False, server_default=sa.false()))
@@ -109,6 +111,7 @@ def downgrade() -> None:
         batch_op.drop_column('has_photo')
 
     with op.batch_alter_table('cards', schema=None) as batch_op:
+        batch_op.drop_index('uq_cards_number_in_use', postgresql_where=sa.text("state <> 'revoked'"), sqlite_where=sa.text("state <> 'revoked'"))
         batch_op.drop_constraint(batch_op.f('uq_cards_application_id'), type_='unique')
         batch_op.drop_column('fee_waived')
         batch_op.drop_column('fee_cents')
