@@ -13,6 +13,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from idsvc.benefits.api import partner_router as redemptions_router
+from idsvc.benefits.api import public_router as benefits_public_router
+from idsvc.benefits.api import router as benefits_router
 from idsvc.cards.api import router as cards_router
 from idsvc.centres.api import router as centres_router
 from idsvc.changes.service import published
@@ -100,9 +103,11 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     app.include_router(auth_public_router, prefix=API_PREFIX)
     app.include_router(enrollment_public_router, prefix=API_PREFIX)
     app.include_router(verification_router, prefix=API_PREFIX)  # partner API key, not staff
+    app.include_router(redemptions_router, prefix=API_PREFIX)  # partner API key, not staff
+    app.include_router(benefits_public_router, prefix=API_PREFIX)
     staff_only = [Depends(current_staff)]
     for router in (staff_router, centres_router, enrollment_router, cards_router,
-                   partners_router, keys_admin_router):
+                   partners_router, keys_admin_router, benefits_router):
         app.include_router(router, prefix=API_PREFIX, dependencies=staff_only)
     app.add_middleware(BodySizeLimit, max_bytes=settings.photo_max_bytes + 1_048_576)
     app.add_middleware(LastResortErrors)

@@ -23,3 +23,8 @@ def end_of_local_day(day: date, zone: str) -> datetime:
     """The first instant after `day` in the city, in UTC."""
     return datetime.combine(day + timedelta(days=1), time.min,
                             tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """An instant as the API writes it everywhere: ISO 8601 in UTC with a `Z`."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
 import idsvc.audit.models
+import idsvc.benefits.models
 import idsvc.cards.models
 import idsvc.centres.models
 import idsvc.changes.models

@@ -23,6 +23,7 @@ class Permission(StrEnum):
     MANAGE_PARTNERS = "manage_partners"
     MANAGE_CARDS = "manage_cards"              # revoke, suspend, reinstate, replace, renew
     READ_AUDIT = "read_audit"
+    READ_REPORTS = "read_reports"              # aggregate counts, never a person
 
 
 _CLERK = {Permission.ENROLL, Permission.APPROVE, Permission.READ_CARDS, Permission.MANAGE_CARDS}
@@ -30,7 +31,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLERK: frozenset(_CLERK),
     Role.SUPERVISOR: frozenset(_CLERK | {Permission.OVERRIDE_DUPLICATE}),
     Role.ADMIN: frozenset(Permission),
-    Role.AUDITOR: frozenset({Permission.READ_AUDIT}),
+    Role.AUDITOR: frozenset({Permission.READ_AUDIT, Permission.READ_REPORTS}),
 }
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from idsvc.cards import credential as c
+from idsvc.clock import iso
 from idsvc.partners.scopes import Field
 
 _PHOTO_TYPES = {c.PHOTO_FORMAT_WEBP: "image/webp", 1: "image/jpeg"}
@@ -21,7 +22,7 @@ def age_group(born: date, today: date) -> str:
     return "senior" if age >= 65 else "adult"
 
 
-def _birth_date(claim: Mapping[Any, Any]) -> date | None:
+def birth_date(claim: Mapping[Any, Any]) -> date | None:
     value = claim.get(c.F_DATE_OF_BIRTH)
     if not isinstance(value, str):
         return None
@@ -36,7 +37,7 @@ def _instant(claims: Mapping[Any, Any], key: int) -> str | None:
     value = claims.get(key)
     if not isinstance(value, int):
         return None
-    return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
+    return iso(datetime.fromtimestamp(value, UTC))
 
 
 def _photo(claim: Mapping[Any, Any]) -> str | None:
@@ -48,12 +49,12 @@ def _photo(claim: Mapping[Any, Any]) -> str | None:
 
 
 def _iso_birth_date(claim: Mapping[Any, Any], _: Mapping[Any, Any], __: date) -> str | None:
-    born = _birth_date(claim)
+    born = birth_date(claim)
     return born.isoformat() if born else None
 
 
 def _age_group(claim: Mapping[Any, Any], _: Mapping[Any, Any], today: date) -> str | None:
-    born = _birth_date(claim)
+    born = birth_date(claim)
     return age_group(born, today) if born else None
 
 

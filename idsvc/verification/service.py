@@ -62,6 +62,11 @@ def credential_by_number(sessions: Callable[[], Session], *, card_number: str,
         return stored_credential(session, number_text=card_number, keys=keys)
 
 
+def check_presented(text: str | None, context: VerifyContext, now: datetime) -> Check:
+    """The verdict on a presented card: its QR text, or the credential behind a number."""
+    return Check(Result.NOT_FOUND, "no_such_card") if text is None else _check(text, context, now)
+
+
 def verify(*, text: str | None, method: str, partner: PartnerCredential,
            context: VerifyContext) -> Outcome:
     """One rule set for a scanned QR and for the credential stored behind a typed number.
@@ -70,7 +75,7 @@ def verify(*, text: str | None, method: str, partner: PartnerCredential,
     event goes to the sink.
     """
     now = utcnow()
-    check = Check(Result.NOT_FOUND, "no_such_card") if text is None else _check(text, context, now)
+    check = check_presented(text, context, now)
     card = None
     if check.result in SHOWS_CARD and check.decoded is not None:
         card = disclose(check.decoded, partner.scope, local_date(now, context.timezone))

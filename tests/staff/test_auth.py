@@ -88,7 +88,8 @@ def test_page_session_cookie_is_httponly_strict_and_works(client):
 
 
 PUBLIC = {"/api/v1/auth/token", "/api/v1/auth/session", "/.well-known/jwks.json",
-          "/status/{list_id}", "/api/v1/languages", "/offline-bundle.json"}
+          "/status/{list_id}", "/api/v1/languages", "/offline-bundle.json",
+          "/api/v1/benefits"}
 
 
 def test_every_route_but_the_declared_public_ones_needs_login(app, client):

@@ -1,0 +1,153 @@
+"""Benefit catalogue, redemptions (partners) and their administration."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from idsvc.benefits import service
+from idsvc.benefits.models import Benefit, Redemption
+from idsvc.benefits.schemas import (
+    BenefitCreate,
+    BenefitPublic,
+    BenefitUpdate,
+    Limit,
+    PartnerSummary,
+    RedemptionCount,
+    RedemptionCreate,
+    RedemptionPublic,
+)
+from idsvc.cards.service import stored_credential
+from idsvc.clock import utcnow
+from idsvc.crypto.pseudonym import partner_view
+from idsvc.db import RowId, SessionDep
+from idsvc.partners.deps import CurrentPartner
+from idsvc.partners.models import Partner
+from idsvc.partners.service import get_partner
+from idsvc.runtime import Runtime, RuntimeDep
+from idsvc.staff.deps import require
+from idsvc.staff.models import Staff
+from idsvc.staff.roles import Permission
+from idsvc.staff.service import actor_of
+from idsvc.verification.service import VerifyContext
+
+public_router = APIRouter(tags=["benefits"])
+partner_router = APIRouter(tags=["redemptions"])
+router = APIRouter(tags=["benefits"])
+PartnerAdmin = Annotated[Staff, Depends(require(Permission.MANAGE_PARTNERS))]
+ReportReader = Annotated[Staff, Depends(require(Permission.READ_REPORTS))]
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=100,
+                                       pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+def _public(benefit: Benefit, partner: Partner) -> BenefitPublic:
+    remaining = None if benefit.quota is None else max(0, benefit.quota - benefit.redeemed_count)
+    return BenefitPublic(
+        id=benefit.id, partner=PartnerSummary(id=partner.id, name=partner.name,
+                                              kind=partner.kind),
+        name=benefit.name, category=benefit.category, description=benefit.description,
+        limit=Limit(count=benefit.limit_count, period=benefit.limit_period),
+        min_age=benefit.min_age, max_age=benefit.max_age, quota=benefit.quota,
+        remaining=remaining, one_per_household=benefit.one_per_household,
+        starts_on=benefit.starts_on, ends_on=benefit.ends_on, active=benefit.active)
+
+
+@public_router.get("/benefits")
+def catalogue(session: SessionDep, category: str | None = None,
+              partner_id: RowId | None = None) -> list[BenefitPublic]:
+    """The benefits a cardholder can use today, by category and partner."""
+    return [_public(b, p) for b, p in service.catalogue(session, today=utcnow(),
+                                                         category=category,
+                                                         partner_id=partner_id)]
+
+
+@router.post("/partners/{partner_id}/benefits", status_code=201)
+def create_benefit(session: SessionDep, partner_id: RowId, body: BenefitCreate,
+                   admin: PartnerAdmin) -> BenefitPublic:
+    partner = get_partner(session, partner_id)
+    benefit = service.create_benefit(session, partner=partner, fields=body.model_dump(),
+                                     actor=actor_of(admin))
+    return _public(benefit, partner)
+
+
+@router.patch("/benefits/{benefit_id}")
+def update_benefit(session: SessionDep, benefit_id: RowId, body: BenefitUpdate,
+                   admin: PartnerAdmin) -> BenefitPublic:
+    benefit = service.update_benefit(session, benefit=service.get_benefit(session, benefit_id),
+                                     fields=body.model_dump(exclude_unset=True),
+                                     actor=actor_of(admin))
+    return _public(benefit, get_partner(session, benefit.partner_id))
+
+
+@router.get("/reports/redemptions")
+def redemption_counts(session: SessionDep, _: ReportReader) -> list[RedemptionCount]:
+    """Live redemptions per partner, benefit and month (UTC)."""
+    return [RedemptionCount(partner_id=p, partner_name=pn, benefit_id=b, benefit_name=bn,
+                            month=m, count=n)
+            for p, pn, b, bn, m, n in service.monthly_counts(session)]
+
+
+def _context(runtime: Runtime) -> VerifyContext:
+    mirrors = runtime.mirrors
+    return VerifyContext(issuer=runtime.settings.issuer, timezone=runtime.settings.timezone,
+                         keys=mirrors.keys, statuses=mirrors.statuses,
+                         master_key=runtime.master_key, events=runtime.events)
+
+
+def _redemption(redemption: Redemption, benefit_name: str, key: bytes) -> RedemptionPublic:
+    return RedemptionPublic(id=redemption.id, benefit_id=redemption.benefit_id,
+                            benefit_name=benefit_name, redeemed_at=redemption.redeemed_at,
+                            voided_at=redemption.voided_at,
+                            card=partner_view(key, redemption.partner_id, redemption.card_ref))
+
+
+@partner_router.post("/redemptions", status_code=201)
+def redeem(session: SessionDep, runtime: RuntimeDep, body: RedemptionCreate,
+           partner: CurrentPartner, idempotency_key: IdempotencyKey) -> RedemptionPublic:
+    text = body.qr if body.qr is not None else stored_credential(
+        session, number_text=body.card_number or "", keys=runtime.master_key)
+    redemption = service.redeem(session, partner=partner, benefit_id=body.benefit_id,
+                                presented=service.Presented(text),
+                                idempotency_key=idempotency_key, context=_context(runtime))
+    benefit = service.get_benefit(session, redemption.benefit_id)
+    return _redemption(redemption, benefit.name, runtime.master_key.pseudonym_key)
+
+
+@partner_router.post("/redemptions/{redemption_id}/void")
+def void(session: SessionDep, runtime: RuntimeDep, redemption_id: RowId,
+         partner: CurrentPartner) -> RedemptionPublic:
+    redemption = service.void(session, partner=partner, redemption_id=redemption_id)
+    benefit = service.get_benefit(session, redemption.benefit_id)
+    return _redemption(redemption, benefit.name, runtime.master_key.pseudonym_key)
+
+
+CSV_FIELDS = ("id", "benefit_id", "benefit_name", "redeemed_at", "voided_at", "card")
+
+
+@partner_router.get("/redemptions", response_model=list[RedemptionPublic],
+                    responses={200: {"content": {"text/csv": {}}}})
+def log(session: SessionDep, runtime: RuntimeDep, request: Request, partner: CurrentPartner,
+        since: datetime | None = Query(default=None, alias="from"),
+        until: datetime | None = Query(default=None, alias="to"),
+        after_id: int = Query(default=0, ge=0, le=2**31 - 1),
+        limit: int = Query(default=100, ge=1, le=1000)) -> Response:
+    """The partner's own redemptions; `Accept: text/csv` for a spreadsheet. Page with
+    `after_id` = the last id of the previous page."""
+    rows = [_redemption(r, name, runtime.master_key.pseudonym_key)
+            for r, name in service.partner_log(session, partner_id=partner.partner_id,
+                                               since=since, until=until, after_id=after_id,
+                                               limit=limit)]
+    if "text/csv" in request.headers.get("accept", ""):
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row.model_dump(mode="json"))
+        return Response(out.getvalue(), media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="redemptions.csv"'})
+    return JSONResponse([row.model_dump(mode="json") for row in rows])

@@ -1,0 +1,101 @@
+"""API shapes of benefits and redemptions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from idsvc.benefits.rules import Period
+from idsvc.text import Text
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Limit(_Strict):
+    count: int = Field(default=1, ge=1, le=1000)
+    period: Period = Period.LIFETIME
+
+
+class BenefitCreate(_Strict):
+    name: Text = Field(min_length=1, max_length=200)
+    category: str = Field(default="other", pattern=r"^[a-z][a-z_]{1,31}$")
+    description: Text = Field(default="", max_length=1000)
+    limit: Limit = Limit()
+    min_age: int | None = Field(default=None, ge=0, le=130)
+    max_age: int | None = Field(default=None, ge=0, le=130)
+    quota: int | None = Field(default=None, ge=1)
+    one_per_household: bool = False
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise ValueError("min_age is above max_age")
+        if self.starts_on and self.ends_on and self.starts_on > self.ends_on:
+            raise ValueError("starts_on is after ends_on")
+        return self
+
+
+class BenefitUpdate(_Strict):
+    active: bool | None = None
+    ends_on: date | None = None
+    quota: int | None = Field(default=None, ge=1)
+    description: Text | None = Field(default=None, max_length=1000)
+
+
+class PartnerSummary(BaseModel):
+    id: int
+    name: str
+    kind: str
+
+
+class BenefitPublic(BaseModel):
+    id: int
+    partner: PartnerSummary
+    name: str
+    category: str
+    description: str
+    limit: Limit
+    min_age: int | None
+    max_age: int | None
+    quota: int | None
+    remaining: int | None
+    one_per_household: bool
+    starts_on: date | None
+    ends_on: date | None
+    active: bool
+
+
+class RedemptionCreate(_Strict):
+    qr: str | None = Field(default=None, min_length=1, max_length=4096)
+    card_number: str | None = Field(default=None, min_length=1, max_length=32)
+    benefit_id: int = Field(ge=1, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if (self.qr is None) == (self.card_number is None):
+            raise ValueError("send exactly one of `qr` or `card_number`")
+        return self
+
+
+class RedemptionPublic(BaseModel):
+    id: int
+    benefit_id: int
+    benefit_name: str
+    redeemed_at: datetime
+    voided_at: datetime | None
+    card: str = Field(description="A pseudonym of the card, the same for this partner only.")
+
+
+class RedemptionCount(BaseModel):
+    partner_id: int
+    partner_name: str
+    benefit_id: int
+    benefit_name: str
+    month: str
+    count: int

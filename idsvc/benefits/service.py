@@ -1,0 +1,216 @@
+"""Benefit catalogue and redemptions: eligibility, exactly-once, voiding, logs.
+
+A redemption first checks the card exactly as POST /verify does; then, with
+the benefit's row locked, the rules: window, age, the card's limit in the
+current period, one per household, the total quota. Two servers racing for a
+once-only benefit cannot both win: the loser waits on the lock, and a partial
+unique index on live redemptions backs the rule up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import String, cast, func, update
+from sqlmodel import Session, select
+
+from idsvc.audit.service import Actor, record
+from idsvc.benefits.models import Benefit, Redemption
+from idsvc.benefits.rules import (
+    Period,
+    age_on,
+    age_reason,
+    next_period_start,
+    period_key,
+    window_reason,
+)
+from idsvc.cards import credential as c
+from idsvc.clock import iso, local_date, utcnow
+from idsvc.crypto.pseudonym import card_reference, household_reference
+from idsvc.errors import Conflict, Forbidden, Invalid, NotFound
+from idsvc.partners.models import Partner
+from idsvc.partners.service import PartnerCredential
+from idsvc.verification.checker import Result
+from idsvc.verification.disclosure import birth_date
+from idsvc.verification.service import VerifyContext, check_presented
+
+VOID_WINDOW = timedelta(hours=24)
+
+
+def create_benefit(session: Session, *, partner: Partner, fields: dict[str, object],
+                   actor: Actor) -> Benefit:
+    limit = fields.pop("limit")
+    benefit = Benefit(partner_id=partner.id, limit_count=limit["count"],  # type: ignore[index]
+                      limit_period=limit["period"], created_at=utcnow(),  # type: ignore[index]
+                      **fields)
+    session.add(benefit)
+    session.flush()
+    record(session, actor=actor, action="benefit.create", subject_type="benefit",
+           subject_id=str(benefit.id), details={"partner_id": partner.id})
+    return benefit
+
+
+def get_benefit(session: Session, benefit_id: int, *, for_update: bool = False) -> Benefit:
+    benefit = session.get(Benefit, benefit_id, with_for_update=for_update,
+                          populate_existing=for_update)
+    if benefit is None:
+        raise NotFound("No such benefit.", code="benefit_not_found")
+    return benefit
+
+
+def update_benefit(session: Session, *, benefit: Benefit, fields: dict[str, object],
+                   actor: Actor) -> Benefit:
+    for name, value in fields.items():
+        setattr(benefit, name, value)
+    session.add(benefit)
+    session.flush()
+    record(session, actor=actor, action="benefit.update", subject_type="benefit",
+           subject_id=str(benefit.id), details={"fields": sorted(fields)})
+    return benefit
+
+
+def catalogue(session: Session, *, today: datetime, category: str | None = None,
+              partner_id: int | None = None) -> list[tuple[Benefit, Partner]]:
+    """Active benefits whose window includes today, with who offers them."""
+    day = today.date()
+    statement = (select(Benefit, Partner).join(Partner)
+                 .where(Benefit.active.is_(True), Partner.active.is_(True))  # type: ignore[attr-defined]
+                 .where((Benefit.starts_on.is_(None)) | (Benefit.starts_on <= day))  # type: ignore[union-attr,operator]
+                 .where((Benefit.ends_on.is_(None)) | (Benefit.ends_on >= day))  # type: ignore[union-attr,operator]
+                 .order_by(Benefit.category, Partner.name, Benefit.name))
+    if category is not None:
+        statement = statement.where(Benefit.category == category)
+    if partner_id is not None:
+        statement = statement.where(Benefit.partner_id == partner_id)
+    return [(b, p) for b, p in session.exec(statement)]
+
+
+def benefits_of(session: Session, partner_id: int) -> list[Benefit]:
+    return list(session.exec(select(Benefit).where(Benefit.partner_id == partner_id)
+                             .order_by(Benefit.id)))  # type: ignore[arg-type]
+
+
+def _request_fingerprint(benefit_id: int, card_ref: str) -> str:
+    return hashlib.sha256(f"{benefit_id}:{card_ref}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Presented:
+    """The card a partner presented: QR text, or the credential behind a typed number."""
+
+    text: str | None
+
+
+def redeem(session: Session, *, partner: PartnerCredential, benefit_id: int,
+           presented: Presented, idempotency_key: str, context: VerifyContext) -> Redemption:
+    """Record one use of a benefit, or refuse with the reason; replays return the first."""
+    now = utcnow()
+    check = check_presented(presented.text, context, now)
+    if check.result != Result.VALID or check.decoded is None:
+        raise Invalid(f"The card is not valid: {check.result}.", code=f"card_{check.result}")
+    claim = check.decoded.claim169
+    card_ref = card_reference(context.master_key.pseudonym_key, str(claim[c.F_ID]))
+    benefit = get_benefit(session, benefit_id, for_update=True)
+    if benefit.partner_id != partner.partner_id:
+        raise Forbidden("This benefit belongs to another partner.", code="benefit_not_yours")
+    earlier = session.exec(select(Redemption).where(
+        Redemption.partner_id == partner.partner_id,
+        Redemption.idempotency_key == idempotency_key)).first()
+    if earlier is not None:
+        if earlier.request_hash != _request_fingerprint(benefit_id, card_ref):
+            raise Invalid("This Idempotency-Key was used for another request.",
+                          code="idempotency_key_reused")
+        return earlier
+    today = local_date(now, context.timezone)
+    born = birth_date(claim)
+    reason = (("inactive" if not benefit.active else None)
+              or window_reason(starts_on=benefit.starts_on, ends_on=benefit.ends_on, today=today)
+              or age_reason(min_age=benefit.min_age, max_age=benefit.max_age,
+                            age=age_on(born, today) if born else None))
+    if reason:
+        raise Invalid("The card may not redeem this benefit now.", code="not_eligible",
+                      reason=reason)
+    period = Period(benefit.limit_period)
+    key = period_key(period, today)
+    used = list(session.exec(select(Redemption).where(
+        Redemption.benefit_id == benefit.id, Redemption.card_ref == card_ref,
+        Redemption.period_key == key, Redemption.voided_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Redemption.redeemed_at)))  # type: ignore[arg-type]
+    if len(used) >= benefit.limit_count:
+        again = next_period_start(period, today)
+        raise Conflict("This card has already used this benefit.", code="already_redeemed",
+                       redeemed_at=iso(used[0].redeemed_at),
+                       available_again=again.isoformat() if again else None)
+    household = None
+    if benefit.one_per_household and isinstance(claim.get(c.F_ADDRESS), str):
+        household = household_reference(context.master_key.pseudonym_key, claim[c.F_ADDRESS])
+        taken = session.exec(select(Redemption.id).where(
+            Redemption.benefit_id == benefit.id, Redemption.household_ref == household,
+            Redemption.period_key == key, Redemption.voided_at.is_(None))).first()  # type: ignore[union-attr]
+        if taken is not None:
+            raise Invalid("Someone at this address has already used this benefit.",
+                          code="not_eligible", reason="household")
+    taken_quota = session.execute(
+        update(Benefit).where(Benefit.id == benefit.id)
+        .where((Benefit.quota.is_(None)) | (Benefit.redeemed_count < Benefit.quota))  # type: ignore[union-attr,operator]
+        .values(redeemed_count=Benefit.redeemed_count + 1))
+    if not taken_quota.rowcount:
+        raise Invalid("All of this benefit has been given out.", code="not_eligible",
+                      reason="quota")
+    redemption = Redemption(benefit_id=benefit.id, partner_id=partner.partner_id,
+                            card_ref=card_ref, household_ref=household, period_key=key,
+                            slot=len(used) + 1, idempotency_key=idempotency_key,
+                            request_hash=_request_fingerprint(benefit_id, card_ref),
+                            redeemed_at=now)
+    session.add(redemption)
+    session.flush()
+    return redemption
+
+
+def void(session: Session, *, partner: PartnerCredential, redemption_id: int) -> Redemption:
+    """A partner takes back its own redemption within 24 hours (audited)."""
+    redemption = session.get(Redemption, redemption_id, with_for_update=True)
+    if redemption is None or redemption.partner_id != partner.partner_id:
+        raise NotFound("No such redemption of yours.", code="redemption_not_found")
+    if redemption.voided_at is not None:
+        raise Conflict("The redemption is already void.", code="already_void")
+    if utcnow() - redemption.redeemed_at > VOID_WINDOW:
+        raise Conflict("Redemptions can be voided for 24 hours only.", code="void_window_over")
+    redemption.voided_at = utcnow()
+    session.add(redemption)
+    session.execute(update(Benefit).where(Benefit.id == redemption.benefit_id)
+                    .values(redeemed_count=Benefit.redeemed_count - 1))
+    session.flush()
+    record(session, actor=Actor("partner", str(partner.partner_id)), action="redemption.void",
+           subject_type="redemption", subject_id=str(redemption.id),
+           details={"benefit_id": redemption.benefit_id})
+    return redemption
+
+
+def partner_log(session: Session, *, partner_id: int, since: datetime | None,
+                until: datetime | None, after_id: int, limit: int) -> list[tuple[Redemption, str]]:
+    """The partner's own redemptions, oldest first, paged by id."""
+    statement = (select(Redemption, Benefit.name).join(Benefit)
+                 .where(Redemption.partner_id == partner_id, Redemption.id > after_id)
+                 .order_by(Redemption.id).limit(limit))  # type: ignore[arg-type]
+    if since is not None:
+        statement = statement.where(Redemption.redeemed_at >= since)
+    if until is not None:
+        statement = statement.where(Redemption.redeemed_at < until)
+    return [(r, name) for r, name in session.exec(statement)]
+
+
+def monthly_counts(session: Session) -> list[tuple[int, str, int, str, str, int]]:
+    """(partner id, partner name, benefit id, benefit name, month, live redemptions)."""
+    month = func.substr(cast(Redemption.redeemed_at, String), 1, 7)  # 'YYYY-MM', UTC
+    statement = (select(Partner.id, Partner.name, Benefit.id, Benefit.name, month,
+                        func.count(Redemption.id))
+                 .join(Benefit, Benefit.id == Redemption.benefit_id)
+                 .join(Partner, Partner.id == Benefit.partner_id)
+                 .where(Redemption.voided_at.is_(None))  # type: ignore[union-attr]
+                 .group_by(Partner.id, Partner.name, Benefit.id, Benefit.name, month)
+                 .order_by(month, Partner.name, Benefit.name))
+    return [tuple(row) for row in session.exec(statement)]  # type: ignore[misc]
+
