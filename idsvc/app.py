@@ -30,6 +30,9 @@ from idsvc.enrollment.policy import load_policy
 from idsvc.errors import install_error_handlers
 from idsvc.middleware import BodySizeLimit, LastResortErrors
 from idsvc.partners.api import router as partners_router
+from idsvc.residents.api import public_router as residents_public_router
+from idsvc.residents.api import resident_router as residents_self_router
+from idsvc.residents.api import router as residents_router
 from idsvc.runtime import Mirrors, Runtime
 from idsvc.staff.api import public_router as auth_public_router
 from idsvc.staff.api import router as staff_router
@@ -105,9 +108,11 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     app.include_router(verification_router, prefix=API_PREFIX)  # partner API key, not staff
     app.include_router(redemptions_router, prefix=API_PREFIX)  # partner API key, not staff
     app.include_router(benefits_public_router, prefix=API_PREFIX)
+    app.include_router(residents_public_router, prefix=API_PREFIX)
+    app.include_router(residents_self_router, prefix=API_PREFIX)  # resident token, not staff
     staff_only = [Depends(current_staff)]
     for router in (staff_router, centres_router, enrollment_router, cards_router,
-                   partners_router, keys_admin_router, benefits_router):
+                   partners_router, keys_admin_router, benefits_router, residents_router):
         app.include_router(router, prefix=API_PREFIX, dependencies=staff_only)
     app.add_middleware(BodySizeLimit, max_bytes=settings.photo_max_bytes + 1_048_576)
     app.add_middleware(LastResortErrors)

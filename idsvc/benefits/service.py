@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import String, cast, func, update
 from sqlmodel import Session, select
@@ -29,7 +29,7 @@ from idsvc.benefits.rules import (
 from idsvc.cards import credential as c
 from idsvc.clock import iso, local_date, utcnow
 from idsvc.crypto.pseudonym import card_reference, household_reference
-from idsvc.errors import Conflict, Forbidden, Invalid, NotFound
+from idsvc.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from idsvc.partners.models import Partner
 from idsvc.partners.service import PartnerCredential
 from idsvc.verification.checker import Result
@@ -92,6 +92,83 @@ def benefits_of(session: Session, partner_id: int) -> list[Benefit]:
                              .order_by(Benefit.id)))  # type: ignore[arg-type]
 
 
+def _used(session: Session, *, benefit: Benefit, card_ref: str, key: str) -> list[Redemption]:
+    return list(session.exec(select(Redemption).where(
+        Redemption.benefit_id == benefit.id, Redemption.card_ref == card_ref,
+        Redemption.period_key == key, Redemption.voided_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Redemption.redeemed_at)))  # type: ignore[arg-type]
+
+
+def _refusal(session: Session, *, benefit: Benefit, card_ref: str, born: date | None,
+             household: str | None, today: date) -> DomainError | None:
+    """Why this card may not use this benefit today, or None (quota aside)."""
+    reason = (("inactive" if not benefit.active else None)
+              or window_reason(starts_on=benefit.starts_on, ends_on=benefit.ends_on, today=today)
+              or age_reason(min_age=benefit.min_age, max_age=benefit.max_age,
+                            age=age_on(born, today) if born else None))
+    if reason:
+        return Invalid("The card may not redeem this benefit now.", code="not_eligible",
+                       reason=reason)
+    period = Period(benefit.limit_period)
+    key = period_key(period, today)
+    used = _used(session, benefit=benefit, card_ref=card_ref, key=key)
+    if len(used) >= benefit.limit_count:
+        again = next_period_start(period, today)
+        return Conflict("This card has already used this benefit.", code="already_redeemed",
+                        redeemed_at=iso(used[0].redeemed_at),
+                        available_again=again.isoformat() if again else None)
+    if household is not None and session.exec(select(Redemption.id).where(
+            Redemption.benefit_id == benefit.id, Redemption.household_ref == household,
+            Redemption.period_key == key, Redemption.voided_at.is_(None))).first():  # type: ignore[union-attr]
+        return Invalid("Someone at this address has already used this benefit.",
+                       code="not_eligible", reason="household")
+    if benefit.quota is not None and benefit.redeemed_count >= benefit.quota:
+        return Invalid("All of this benefit has been given out.", code="not_eligible",
+                       reason="quota")
+    return None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a resident stands with one benefit: usable now, or why not and until when."""
+
+    benefit: Benefit
+    partner: Partner
+    available: bool
+    reason: str | None
+    last_used_at: datetime | None
+    available_again: str | None
+
+
+def standings(session: Session, *, card_ref: str, born: date, street_address: str | None,
+              key: bytes, today: date, moment: datetime) -> list[Standing]:
+    """Every current benefit, as the resident's own pages show it."""
+    result = []
+    for benefit, partner in catalogue(session, today=moment):
+        household = (household_reference(key, street_address)
+                     if benefit.one_per_household and street_address else None)
+        refusal = _refusal(session, benefit=benefit, card_ref=card_ref, born=born,
+                           household=household, today=today)
+        details = refusal.details if refusal else {}
+        result.append(Standing(
+            benefit, partner, refusal is None,
+            details.get("reason") or (refusal.code if refusal else None),
+            None if refusal is None or "redeemed_at" not in details else
+            datetime.fromisoformat(str(details["redeemed_at"]).replace("Z", "+00:00")),
+            details.get("available_again")))
+    return result
+
+
+def redemptions_of(session: Session, card_ref: str) -> list[tuple[Redemption, str, str]]:
+    """A resident's own redemptions: (redemption, benefit name, partner name)."""
+    statement = (select(Redemption, Benefit.name, Partner.name)
+                 .join(Benefit, Benefit.id == Redemption.benefit_id)
+                 .join(Partner, Partner.id == Redemption.partner_id)
+                 .where(Redemption.card_ref == card_ref)
+                 .order_by(Redemption.redeemed_at.desc()))  # type: ignore[attr-defined]
+    return [tuple(row) for row in session.exec(statement)]  # type: ignore[misc]
+
+
 def _request_fingerprint(benefit_id: int, card_ref: str) -> str:
     return hashlib.sha256(f"{benefit_id}:{card_ref}".encode()).hexdigest()[:32]
 
@@ -124,34 +201,15 @@ def redeem(session: Session, *, partner: PartnerCredential, benefit_id: int,
                           code="idempotency_key_reused")
         return earlier
     today = local_date(now, context.timezone)
-    born = birth_date(claim)
-    reason = (("inactive" if not benefit.active else None)
-              or window_reason(starts_on=benefit.starts_on, ends_on=benefit.ends_on, today=today)
-              or age_reason(min_age=benefit.min_age, max_age=benefit.max_age,
-                            age=age_on(born, today) if born else None))
-    if reason:
-        raise Invalid("The card may not redeem this benefit now.", code="not_eligible",
-                      reason=reason)
-    period = Period(benefit.limit_period)
-    key = period_key(period, today)
-    used = list(session.exec(select(Redemption).where(
-        Redemption.benefit_id == benefit.id, Redemption.card_ref == card_ref,
-        Redemption.period_key == key, Redemption.voided_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Redemption.redeemed_at)))  # type: ignore[arg-type]
-    if len(used) >= benefit.limit_count:
-        again = next_period_start(period, today)
-        raise Conflict("This card has already used this benefit.", code="already_redeemed",
-                       redeemed_at=iso(used[0].redeemed_at),
-                       available_again=again.isoformat() if again else None)
-    household = None
-    if benefit.one_per_household and isinstance(claim.get(c.F_ADDRESS), str):
-        household = household_reference(context.master_key.pseudonym_key, claim[c.F_ADDRESS])
-        taken = session.exec(select(Redemption.id).where(
-            Redemption.benefit_id == benefit.id, Redemption.household_ref == household,
-            Redemption.period_key == key, Redemption.voided_at.is_(None))).first()  # type: ignore[union-attr]
-        if taken is not None:
-            raise Invalid("Someone at this address has already used this benefit.",
-                          code="not_eligible", reason="household")
+    address = claim.get(c.F_ADDRESS)
+    household = (household_reference(context.master_key.pseudonym_key, address)
+                 if benefit.one_per_household and isinstance(address, str) else None)
+    refusal = _refusal(session, benefit=benefit, card_ref=card_ref, born=birth_date(claim),
+                       household=household, today=today)
+    if refusal is not None:
+        raise refusal
+    key = period_key(Period(benefit.limit_period), today)
+    used = _used(session, benefit=benefit, card_ref=card_ref, key=key)
     taken_quota = session.execute(
         update(Benefit).where(Benefit.id == benefit.id)
         .where((Benefit.quota.is_(None)) | (Benefit.redeemed_count < Benefit.quota))  # type: ignore[union-attr,operator]

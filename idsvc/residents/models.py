@@ -20,3 +20,25 @@ class Resident(SQLModel, table=True):
     photo: bytes | None = Field(default=None, description="Sealed portrait JPEG.")
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ResidentAccount(SQLModel, table=True):
+    """A resident's login: the card number finds it, a PIN or passphrase opens it."""
+
+    __tablename__ = "resident_accounts"
+
+    resident_id: str = Field(primary_key=True, foreign_key="residents.id", max_length=32)
+    secret_hash: str | None = Field(default=None, max_length=255)
+    activation_hash: str | None = Field(default=None, max_length=64)
+    activation_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ResidentSession(SQLModel, table=True):
+    __tablename__ = "resident_sessions"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    resident_id: str = Field(foreign_key="residents.id", index=True, max_length=32)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)

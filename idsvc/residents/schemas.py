@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -197,3 +197,39 @@ class PersonalDataChanges(Strict):
 # Fields every record has; a change may replace them but not set them to null.
 _REQUIRED = frozenset({"given_name", "name_order", "date_of_birth", "gender", "address",
                        "preferred_languages", "veteran", "organ_donor", "family_name"})
+
+
+class ActivateRequest(Strict):
+    card_number: Annotated[str, Field(min_length=12, max_length=20)]
+    code: Annotated[str, Field(min_length=10, max_length=20)]
+    secret: Annotated[str, Field(min_length=6, max_length=256,
+                                 description="A PIN of 6+ digits or a passphrase.")]
+
+
+class LoginRequest(Strict):
+    card_number: Annotated[str, Field(min_length=12, max_length=20)]
+    secret: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class ResidentToken(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class ReportLost(Strict):
+    reason: Literal["lost", "stolen"]
+
+
+class ResidentChanges(Strict):
+    """What residents change themselves; names and addresses change at a service centre."""
+
+    preferred_languages: list[str] | None = Field(default=None, max_length=2)
+    contact: Contact | None = None
+    emergency_contact: EmergencyContact | None = None
+
+    @field_validator("preferred_languages")
+    @classmethod
+    def _known(cls, codes: list[str] | None) -> list[str] | None:
+        if codes is not None and any(c not in LANGUAGES for c in codes):
+            raise ValueError("unknown language code (GET /api/v1/languages lists them)")
+        return codes

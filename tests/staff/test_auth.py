@@ -89,7 +89,7 @@ def test_page_session_cookie_is_httponly_strict_and_works(client):
 
 PUBLIC = {"/api/v1/auth/token", "/api/v1/auth/session", "/.well-known/jwks.json",
           "/status/{list_id}", "/api/v1/languages", "/offline-bundle.json",
-          "/api/v1/benefits"}
+          "/api/v1/benefits", "/api/v1/residents/activate", "/api/v1/residents/login"}
 
 
 def test_every_route_but_the_declared_public_ones_needs_login(app, client):

@@ -1,0 +1,123 @@
+"""Resident accounts: activation with a one-time code, PIN login with back-off.
+
+The code comes on the card mailer or from the clerk; the resident then picks a
+PIN (6+ digits) or passphrase. Failed logins slow the next try down, growing with
+each failure, and lock the account for a day after many; a clerk unlocks it by
+issuing a new activation code. Only hashes of codes, secrets and tokens are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from idsvc.audit.service import Actor, record
+from idsvc.clock import utcnow
+from idsvc.errors import DomainError, Invalid, RateLimited, Unauthorized
+from idsvc.residents.models import ResidentAccount, ResidentSession
+from idsvc.staff.passwords import hash_password, verify_password
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a desk
+CODE_LENGTH = 10
+CODE_LIFETIME = timedelta(days=60)
+SESSION_LIFETIME = timedelta(hours=2)
+FREE_FAILURES = 3      # then each failure doubles the wait, from 30 seconds
+LOCKOUT_FAILURES = 10  # then a day, or until a clerk issues a new code
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _normal_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def issue_activation_code(session: Session, *, resident_id: str, actor: Actor) -> str:
+    """A new one-time code (printed or handed over); it also unlocks a locked account."""
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    account = session.get(ResidentAccount, resident_id) or ResidentAccount(
+        resident_id=resident_id)
+    account.activation_hash = _digest(code)
+    account.activation_expires_at = utcnow() + CODE_LIFETIME
+    account.failed_logins, account.locked_until = 0, None
+    session.add(account)
+    session.flush()
+    record(session, actor=actor, action="resident.activation_code", subject_type="resident",
+           subject_id=resident_id)
+    return f"{code[:5]}-{code[5:]}"
+
+
+def check_secret_strength(secret: str) -> None:
+    if secret.isdigit():
+        if len(secret) < 6 or len(set(secret)) < 3:
+            raise Invalid("A PIN needs 6 or more digits, not all the same or nearly.",
+                          code="weak_secret")
+    elif len(secret) < 10:
+        raise Invalid("A passphrase needs 10 or more characters (or use a 6-digit PIN).",
+                      code="weak_secret")
+
+
+def activate(session: Session, *, resident_id: str | None, code: str, secret: str) -> None:
+    """Set the resident's PIN with the one-time code; the code then stops working."""
+    account = session.get(ResidentAccount, resident_id) if resident_id else None
+    valid = (account is not None and account.activation_hash is not None
+             and account.activation_expires_at is not None
+             and account.activation_expires_at > utcnow()
+             and secrets.compare_digest(account.activation_hash, _digest(_normal_code(code))))
+    if not valid or account is None:
+        raise Unauthorized("The card number or activation code is not right, or the code "
+                           "has expired; ask at a service centre for a new one.",
+                           code="invalid_activation")
+    check_secret_strength(secret)
+    account.secret_hash = hash_password(secret)
+    account.activation_hash = account.activation_expires_at = None
+    account.activated_at, account.failed_logins, account.locked_until = utcnow(), 0, None
+    session.add(account)
+    session.flush()
+    record(session, actor=Actor("resident", account.resident_id), action="resident.activate",
+           subject_type="resident", subject_id=account.resident_id)
+
+
+def _wait_after(failures: int) -> timedelta | None:
+    if failures >= LOCKOUT_FAILURES:
+        return timedelta(days=1)
+    if failures > FREE_FAILURES:
+        return timedelta(seconds=30 * 2 ** (failures - FREE_FAILURES - 1))
+    return None
+
+
+def login(session: Session, *, resident_id: str | None, secret: str) -> str | DomainError:
+    """A session token, or the refusal to send (returned, not raised: the count of
+    failures must be committed with the refusal, not rolled back by it)."""
+    account = session.get(ResidentAccount, resident_id) if resident_id else None
+    now = utcnow()
+    if account is not None and account.locked_until and account.locked_until > now:
+        return RateLimited("Too many wrong tries; wait before trying again.",
+                           retry_after=(account.locked_until - now).total_seconds(),
+                           code="login_locked")
+    if account is None or not verify_password(account.secret_hash, secret):
+        if account is not None and account.secret_hash is not None:
+            account.failed_logins += 1
+            wait = _wait_after(account.failed_logins)
+            account.locked_until = now + wait if wait else None
+            session.add(account)
+            session.flush()
+        return Unauthorized("Wrong card number or PIN.", code="invalid_credentials")
+    account.failed_logins, account.locked_until = 0, None
+    token = secrets.token_urlsafe(32)
+    session.add(account)
+    session.add(ResidentSession(token_hash=_digest(token), resident_id=account.resident_id,
+                                expires_at=now + SESSION_LIFETIME))
+    session.flush()
+    return token
+
+
+def resident_for_token(session: Session, token: str) -> str:
+    row = session.get(ResidentSession, _digest(token))
+    if row is None or row.expires_at <= utcnow():
+        raise Unauthorized("Log in again.", code="invalid_token")
+    return row.resident_id
