@@ -10,6 +10,7 @@ unique index on live redemptions backs the rule up.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -272,3 +273,30 @@ def monthly_counts(session: Session) -> list[tuple[int, str, int, str, str, int]
                  .order_by(month, Partner.name, Benefit.name))
     return [tuple(row) for row in session.exec(statement)]  # type: ignore[misc]
 
+
+
+def offers_for(session: Session, *, partner_id: int, card_ref: str, born: date | None,
+               street_address: str | None, key: bytes, today: date) -> list[dict[str, object]]:
+    """The partner's own current benefits this card may use now (shown at the scanner)."""
+    offers = []
+    for benefit in benefits_of(session, partner_id):
+        household = (household_reference(key, street_address)
+                     if benefit.one_per_household and street_address else None)
+        if _refusal(session, benefit=benefit, card_ref=card_ref, born=born,
+                    household=household, today=today) is None:
+            offers.append({"id": benefit.id, "name": benefit.name})
+    return offers
+
+
+def offers_on_card(sessions: Callable[[], Session], *, partner_id: int,
+                   decoded: c.DecodedCredential, key: bytes, timezone: str
+                   ) -> list[dict[str, object]]:
+    """`offers_for` a verified credential, in its own read session (for the scanner)."""
+    claim = decoded.claim169
+    address = claim.get(c.F_ADDRESS)
+    with sessions() as session:
+        return offers_for(session, partner_id=partner_id,
+                          card_ref=card_reference(key, str(claim[c.F_ID])),
+                          born=birth_date(claim),
+                          street_address=address if isinstance(address, str) else None,
+                          key=key, today=local_date(utcnow(), timezone))

@@ -27,9 +27,10 @@ class Field(StrEnum):
     EXPIRES_AT = "expires_at"
     CITY_RESIDENT = "city_resident"
     AGE_GROUP = "age_group"
+    BENEFITS = "benefits"  # the partner's own offers this card may use now
 
 
-_OFFERS = frozenset({Field.FIRST_NAME, Field.AGE_GROUP})
+_OFFERS = frozenset({Field.FIRST_NAME, Field.AGE_GROUP, Field.BENEFITS})
 DEFAULT_SCOPES: dict[PartnerKind, frozenset[Field]] = {
     PartnerKind.LAW_ENFORCEMENT: frozenset({Field.CARD_NUMBER, Field.FULL_NAME,
                                             Field.DATE_OF_BIRTH, Field.PHOTO,

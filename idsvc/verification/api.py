@@ -8,8 +8,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from idsvc.benefits import service as benefits
 from idsvc.db import ReadSessionDep
 from idsvc.partners.deps import CurrentPartner
+from idsvc.partners.scopes import Field
 from idsvc.runtime import RuntimeDep, runtime_of
 from idsvc.verification import service
 from idsvc.verification.schemas import VerifyRequest, VerifyResponse
@@ -36,8 +38,14 @@ async def verify(request: Request, body: VerifyRequest,
                                        keys=runtime.master_key)
         method = "number"
     outcome = service.verify(text=text, method=method, partner=partner, context=context)
-    response = VerifyResponse(result=outcome.result, checked_at=outcome.checked_at,
-                              card=outcome.card)
+    card = outcome.card
+    if card is not None and outcome.decoded is not None and Field.BENEFITS in partner.scope:
+        offers = await run_in_threadpool(
+            benefits.offers_on_card, runtime.read_sessions, partner_id=partner.partner_id,
+            decoded=outcome.decoded, key=runtime.master_key.pseudonym_key,
+            timezone=runtime.settings.timezone)
+        card = {**card, "benefits": offers if outcome.result == "valid" else []}
+    response = VerifyResponse(result=outcome.result, checked_at=outcome.checked_at, card=card)
     return JSONResponse(response.body())
 
 

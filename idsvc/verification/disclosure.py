@@ -75,6 +75,8 @@ _READERS: dict[Field, Reader] = {
 
 def disclose(decoded: c.DecodedCredential, scope: frozenset[Field],
              today: date) -> dict[str, Any]:
-    """The scoped card fields, read from the signed credential alone."""
+    """The scoped card fields that the signed credential alone can tell (`benefits`, which
+    needs the partner's catalogue, is added by the caller)."""
     claim, claims = decoded.claim169, decoded.claims
-    return {str(field): _READERS[field](claim, claims, today) for field in sorted(scope)}
+    return {str(field): _READERS[field](claim, claims, today) for field in sorted(scope)
+            if field in _READERS}

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from idsvc.cards.credential import DecodedCredential
 from idsvc.cards.service import kids_in_circulation, stored_credential
 from idsvc.clock import local_date, utcnow
 from idsvc.config import Settings
@@ -41,6 +42,7 @@ class Outcome:
     result: Result
     checked_at: datetime
     card: dict[str, Any] | None
+    decoded: DecodedCredential | None = None
 
 
 def _check(text: str, context: VerifyContext, now: datetime) -> Check:
@@ -84,7 +86,7 @@ def verify(*, text: str | None, method: str, partner: PartnerCredential,
         at=now, partner_id=partner.partner_id, key_id=partner.key_id, method=method,
         result=check.result,
         card_ref=card_reference(context.master_key.pseudonym_key, number) if number else None))
-    return Outcome(check.result, now, card)
+    return Outcome(check.result, now, card, check.decoded if card is not None else None)
 
 
 def offline_bundle(session: Session, *, settings: Settings, mirrors: Mirrors) -> dict[str, Any]:

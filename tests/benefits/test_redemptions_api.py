@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import timedelta
 
 import pytest
 
+from idsvc.clock import utcnow
 from tests.factories import card_qr, enroll_and_approve, years_ago
 
 
@@ -202,3 +204,16 @@ def test_admin_reads_counts_per_partner_benefit_and_month(client, admin, auditor
     assert counts[0]["count"] == 1 and counts[0]["benefit_id"] == benefit["id"]
     assert len(counts[0]["month"]) == 7
     assert client.get("/api/v1/reports/redemptions", headers=clerk).status_code == 403
+
+
+def test_void_only_within_24_hours_and_only_your_own(client, admin, museum, card, monkeypatch):
+    partner, headers = museum
+    benefit = _benefit(client, admin, partner["id"])
+    redeemed = _redeem(client, headers, benefit["id"], card_number=card["card_number"]).json()
+    _, stranger = _partner(client, admin, name="Other", kind="transit")
+    assert client.post(f"/api/v1/redemptions/{redeemed['id']}/void",
+                       headers=stranger).status_code == 404
+    later = utcnow() + timedelta(hours=25)
+    monkeypatch.setattr("idsvc.benefits.service.utcnow", lambda: later)
+    late = client.post(f"/api/v1/redemptions/{redeemed['id']}/void", headers=headers)
+    assert late.status_code == 409 and late.json()["error"] == "void_window_over"

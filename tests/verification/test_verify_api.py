@@ -45,7 +45,7 @@ def test_museum_sees_neither_photo_nor_birth_date(client, clerk, admin, card):
     museum = partner_headers(client, admin, "cultural", name="Riverton Museum")
     body = verify_both(client, museum, clerk, card["card_number"])
     assert body["result"] == "valid"
-    assert body["card"] == {"first_name": "Amaru", "age_group": "adult"}
+    assert body["card"] == {"first_name": "Amaru", "age_group": "adult", "benefits": []}
 
 
 def test_bank_sees_address_and_dates(client, clerk, admin, card):
@@ -72,7 +72,7 @@ def test_admin_narrows_scope_but_cannot_widen_it(client, clerk, admin, card):
                             headers=admin)
     assert narrowed.status_code == 200 and narrowed.json()["scope_narrowed"] is True
     assert verify_both(client, museum, clerk, card["card_number"])["card"] == {
-        "age_group": "adult"}
+        "age_group": "adult"}  # narrowed: not even the benefits
 
 
 def test_revoked_card_shows_nothing(client, clerk, police, card):
@@ -178,3 +178,18 @@ def test_rate_limit_per_key(client, admin, card):
 def test_clerk_cannot_manage_partners(client, clerk):
     r = client.post("/api/v1/partners", json={"name": "X", "kind": "bank"}, headers=clerk)
     assert r.status_code == 403
+
+
+def test_museum_sees_the_offers_this_card_may_still_use(client, clerk, admin, card):
+    museum = partner_headers(client, admin, "cultural", name="Riverton Museum")
+    partner_id = client.get("/api/v1/partners", headers=admin).json()[0]["id"]
+    benefit = client.post(f"/api/v1/partners/{partner_id}/benefits",
+                          json={"name": "Free membership"}, headers=admin).json()
+    client.post(f"/api/v1/partners/{partner_id}/benefits",
+                json={"name": "Seniors' tea", "min_age": 65}, headers=admin)
+    offers = verify_both(client, museum, clerk, card["card_number"])["card"]["benefits"]
+    assert offers == [{"id": benefit["id"], "name": "Free membership"}]
+    client.post("/api/v1/redemptions", json={"benefit_id": benefit["id"],
+                                             "card_number": card["card_number"]},
+                headers={**museum, "Idempotency-Key": "first-visit-1"})
+    assert verify_both(client, museum, clerk, card["card_number"])["card"]["benefits"] == []
