@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -22,8 +22,8 @@ from idsvc.benefits.schemas import (
     RedemptionCreate,
     RedemptionPublic,
 )
-from idsvc.cards.service import stored_credential
-from idsvc.clock import utcnow
+from idsvc.cards.service import holder_street_address, stored_credential
+from idsvc.clock import local_today
 from idsvc.crypto.pseudonym import partner_view
 from idsvc.db import RowId, SessionDep
 from idsvc.partners.deps import CurrentPartner
@@ -58,10 +58,11 @@ def _public(benefit: Benefit, partner: Partner) -> BenefitPublic:
 
 
 @public_router.get("/benefits")
-def catalogue(session: SessionDep, category: str | None = None,
+def catalogue(session: SessionDep, runtime: RuntimeDep, category: str | None = None,
               partner_id: RowId | None = None) -> list[BenefitPublic]:
     """The benefits a cardholder can use today, by category and partner."""
-    return [_public(b, p) for b, p in service.catalogue(session, today=utcnow(),
+    today = local_today(runtime.settings.timezone)
+    return [_public(b, p) for b, p in service.catalogue(session, today=today,
                                                          category=category,
                                                          partner_id=partner_id)]
 
@@ -109,10 +110,13 @@ def _redemption(redemption: Redemption, benefit_name: str, key: bytes) -> Redemp
 @partner_router.post("/redemptions", status_code=201)
 def redeem(session: SessionDep, runtime: RuntimeDep, body: RedemptionCreate,
            partner: CurrentPartner, idempotency_key: IdempotencyKey) -> RedemptionPublic:
+    keys = runtime.master_key
     text = body.qr if body.qr is not None else stored_credential(
-        session, number_text=body.card_number or "", keys=runtime.master_key)
+        session, number_text=body.card_number or "", keys=keys)
+    number = body.card_number or service.card_number_in(text)
+    street = holder_street_address(session, number=number, keys=keys) if number else None
     redemption = service.redeem(session, partner=partner, benefit_id=body.benefit_id,
-                                presented=service.Presented(text),
+                                presented=service.Presented(text, street),
                                 idempotency_key=idempotency_key, context=_context(runtime))
     benefit = service.get_benefit(session, redemption.benefit_id)
     return _redemption(redemption, benefit.name, runtime.master_key.pseudonym_key)
@@ -124,6 +128,13 @@ def void(session: SessionDep, runtime: RuntimeDep, redemption_id: RowId,
     redemption = service.void(session, partner=partner, redemption_id=redemption_id)
     benefit = service.get_benefit(session, redemption.benefit_id)
     return _redemption(redemption, benefit.name, runtime.master_key.pseudonym_key)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A filter time without a zone is read as UTC, as the log's times are written."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 CSV_FIELDS = ("id", "benefit_id", "benefit_name", "redeemed_at", "voided_at", "card")
@@ -140,8 +151,8 @@ def log(session: SessionDep, runtime: RuntimeDep, request: Request, partner: Cur
     `after_id` = the last id of the previous page."""
     rows = [_redemption(r, name, runtime.master_key.pseudonym_key)
             for r, name in service.partner_log(session, partner_id=partner.partner_id,
-                                               since=since, until=until, after_id=after_id,
-                                               limit=limit)]
+                                               since=_utc(since), until=_utc(until),
+                                               after_id=after_id, limit=limit)]
     if "text/csv" in request.headers.get("accept", ""):
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)

@@ -42,10 +42,20 @@ class BenefitCreate(_Strict):
 
 
 class BenefitUpdate(_Strict):
+    """Fields to change; `ends_on` or `quota` set to null remove the end date or the cap."""
+
     active: bool | None = None
     ends_on: date | None = None
     quota: int | None = Field(default=None, ge=1)
     description: Text | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_required(cls, data: object) -> object:
+        if isinstance(data, dict) and any(data.get(k, 0) is None
+                                          for k in ("active", "description")):
+            raise ValueError("`active` and `description` cannot be null")
+        return data
 
 
 class PartnerSummary(BaseModel):

@@ -28,7 +28,9 @@ from idsvc.benefits.rules import (
     window_reason,
 )
 from idsvc.cards import credential as c
+from idsvc.cards.service import holder_street_address
 from idsvc.clock import iso, local_date, utcnow
+from idsvc.crypto.envelope import MasterKey
 from idsvc.crypto.pseudonym import card_reference, household_reference
 from idsvc.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from idsvc.partners.models import Partner
@@ -65,6 +67,8 @@ def update_benefit(session: Session, *, benefit: Benefit, fields: dict[str, obje
                    actor: Actor) -> Benefit:
     for name, value in fields.items():
         setattr(benefit, name, value)
+    if benefit.starts_on and benefit.ends_on and benefit.ends_on < benefit.starts_on:
+        raise Invalid("The benefit would end before it starts.", code="invalid_window")
     session.add(benefit)
     session.flush()
     record(session, actor=actor, action="benefit.update", subject_type="benefit",
@@ -72,10 +76,10 @@ def update_benefit(session: Session, *, benefit: Benefit, fields: dict[str, obje
     return benefit
 
 
-def catalogue(session: Session, *, today: datetime, category: str | None = None,
+def catalogue(session: Session, *, today: date, category: str | None = None,
               partner_id: int | None = None) -> list[tuple[Benefit, Partner]]:
-    """Active benefits whose window includes today, with who offers them."""
-    day = today.date()
+    """Active benefits whose window includes today (the city's date), with who offers them."""
+    day = today
     statement = (select(Benefit, Partner).join(Partner)
                  .where(Benefit.active.is_(True), Partner.active.is_(True))  # type: ignore[attr-defined]
                  .where((Benefit.starts_on.is_(None)) | (Benefit.starts_on <= day))  # type: ignore[union-attr,operator]
@@ -142,12 +146,12 @@ class Standing:
 
 
 def standings(session: Session, *, card_ref: str, born: date, street_address: str | None,
-              key: bytes, today: date, moment: datetime) -> list[Standing]:
+              key: bytes, today: date) -> list[Standing]:
     """Every current benefit, as the resident's own pages show it."""
     result = []
-    for benefit, partner in catalogue(session, today=moment):
-        household = (household_reference(key, street_address)
-                     if benefit.one_per_household and street_address else None)
+    for benefit, partner in catalogue(session, today=today):
+        household = (household_of(street_address, card_ref, key)
+                     if benefit.one_per_household else None)
         refusal = _refusal(session, benefit=benefit, card_ref=card_ref, born=born,
                            household=household, today=today)
         details = refusal.details if refusal else {}
@@ -176,9 +180,29 @@ def _request_fingerprint(benefit_id: int, card_ref: str) -> str:
 
 @dataclass(frozen=True)
 class Presented:
-    """The card a partner presented: QR text, or the credential behind a typed number."""
+    """The card a partner presented (QR text, or the credential behind a typed number),
+    and the holder's street address from their record (None for care-of addresses)."""
 
     text: str | None
+    street_address: str | None
+
+
+def card_number_in(text: str | None) -> str | None:
+    """The card number a QR claims (unverified: used only to look up the holder's record;
+    the redemption itself trusts only the verified credential)."""
+    try:
+        value = c.decode(text).claim169.get(c.F_ID) if text else None
+    except c.CredentialError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def household_of(street_address: str | None, card_ref: str, key: bytes) -> str:
+    """A household pseudonym: the street address, or, for a care-of address (a shelter),
+    the person alone, who must not share a limit with everyone else staying there."""
+    if street_address:
+        return household_reference(key, street_address)
+    return household_reference(key, f"card:{card_ref}")
 
 
 def redeem(session: Session, *, partner: PartnerCredential, benefit_id: int,
@@ -186,25 +210,28 @@ def redeem(session: Session, *, partner: PartnerCredential, benefit_id: int,
     """Record one use of a benefit, or refuse with the reason; replays return the first."""
     now = utcnow()
     check = check_presented(presented.text, context, now)
-    if check.result != Result.VALID or check.decoded is None:
+    number = check.card_number
+    if number is None and check.result != Result.NOT_FOUND:  # unreadable or forged
         raise Invalid(f"The card is not valid: {check.result}.", code=f"card_{check.result}")
-    claim = check.decoded.claim169
-    card_ref = card_reference(context.master_key.pseudonym_key, str(claim[c.F_ID]))
-    benefit = get_benefit(session, benefit_id, for_update=True)
-    if benefit.partner_id != partner.partner_id:
-        raise Forbidden("This benefit belongs to another partner.", code="benefit_not_yours")
+    card_ref = card_reference(context.master_key.pseudonym_key, number) if number else ""
     earlier = session.exec(select(Redemption).where(
         Redemption.partner_id == partner.partner_id,
         Redemption.idempotency_key == idempotency_key)).first()
-    if earlier is not None:
+    if earlier is not None:  # a retry: the first answer, whatever happened since
         if earlier.request_hash != _request_fingerprint(benefit_id, card_ref):
             raise Invalid("This Idempotency-Key was used for another request.",
                           code="idempotency_key_reused")
         return earlier
+    if check.result != Result.VALID or check.decoded is None:
+        raise Invalid(f"The card is not valid: {check.result}.", code=f"card_{check.result}")
+    claim = check.decoded.claim169
+    benefit = get_benefit(session, benefit_id, for_update=True)
+    if benefit.partner_id != partner.partner_id:
+        raise Forbidden("This benefit belongs to another partner.", code="benefit_not_yours")
     today = local_date(now, context.timezone)
-    address = claim.get(c.F_ADDRESS)
-    household = (household_reference(context.master_key.pseudonym_key, address)
-                 if benefit.one_per_household and isinstance(address, str) else None)
+    household = (household_of(presented.street_address, card_ref,
+                              context.master_key.pseudonym_key)
+                 if benefit.one_per_household else None)
     refusal = _refusal(session, benefit=benefit, card_ref=card_ref, born=birth_date(claim),
                        household=household, today=today)
     if refusal is not None:
@@ -220,7 +247,9 @@ def redeem(session: Session, *, partner: PartnerCredential, benefit_id: int,
                       reason="quota")
     redemption = Redemption(benefit_id=benefit.id, partner_id=partner.partner_id,
                             card_ref=card_ref, household_ref=household, period_key=key,
-                            slot=len(used) + 1, idempotency_key=idempotency_key,
+                            slot=min(set(range(1, benefit.limit_count + 1))
+                                     - {r.slot for r in used}),
+                            idempotency_key=idempotency_key,
                             request_hash=_request_fingerprint(benefit_id, card_ref),
                             redeemed_at=now)
     session.add(redemption)
@@ -239,7 +268,8 @@ def void(session: Session, *, partner: PartnerCredential, redemption_id: int) ->
         raise Conflict("Redemptions can be voided for 24 hours only.", code="void_window_over")
     redemption.voided_at = utcnow()
     session.add(redemption)
-    session.execute(update(Benefit).where(Benefit.id == redemption.benefit_id)
+    session.execute(update(Benefit).where(Benefit.id == redemption.benefit_id,
+                                          Benefit.redeemed_count > 0)
                     .values(redeemed_count=Benefit.redeemed_count - 1))
     session.flush()
     record(session, actor=Actor("partner", str(partner.partner_id)), action="redemption.void",
@@ -280,8 +310,8 @@ def offers_for(session: Session, *, partner_id: int, card_ref: str, born: date |
     """The partner's own current benefits this card may use now (shown at the scanner)."""
     offers = []
     for benefit in benefits_of(session, partner_id):
-        household = (household_reference(key, street_address)
-                     if benefit.one_per_household and street_address else None)
+        household = (household_of(street_address, card_ref, key)
+                     if benefit.one_per_household else None)
         if _refusal(session, benefit=benefit, card_ref=card_ref, born=born,
                     household=household, today=today) is None:
             offers.append({"id": benefit.id, "name": benefit.name})
@@ -289,14 +319,15 @@ def offers_for(session: Session, *, partner_id: int, card_ref: str, born: date |
 
 
 def offers_on_card(sessions: Callable[[], Session], *, partner_id: int,
-                   decoded: c.DecodedCredential, key: bytes, timezone: str
+                   decoded: c.DecodedCredential, keys: MasterKey, timezone: str
                    ) -> list[dict[str, object]]:
     """`offers_for` a verified credential, in its own read session (for the scanner)."""
     claim = decoded.claim169
-    address = claim.get(c.F_ADDRESS)
+    number = str(claim[c.F_ID])
     with sessions() as session:
         return offers_for(session, partner_id=partner_id,
-                          card_ref=card_reference(key, str(claim[c.F_ID])),
+                          card_ref=card_reference(keys.pseudonym_key, number),
                           born=birth_date(claim),
-                          street_address=address if isinstance(address, str) else None,
-                          key=key, today=local_date(utcnow(), timezone))
+                          street_address=holder_street_address(session, number=number,
+                                                               keys=keys),
+                          key=keys.pseudonym_key, today=local_date(utcnow(), timezone))

@@ -391,3 +391,22 @@ def kids_in_circulation(session: Session) -> set[str]:
                  .where((Card.expires_on.is_(None)) | (Card.expires_on >= today))  # type: ignore[union-attr,operator]
                  .distinct())
     return set(session.exec(statement))
+
+
+def latest_card_of(session: Session, resident_id: str) -> Card | None:
+    """The resident's newest card (numbers keep their digits across versions)."""
+    statement = (select(Card).where(Card.resident_id == resident_id)
+                 .order_by(Card.issued_at.desc()).limit(1))  # type: ignore[attr-defined]
+    return session.exec(statement).first()
+
+
+def holder_street_address(session: Session, *, number: str, keys: MasterKey) -> str | None:
+    """The card holder's street address from their record; None for a care-of address
+    (or no such card). Benefit household limits use it, never the QR's copy."""
+    try:
+        card = find_card(session, number)
+    except NotFound:
+        return None
+    person = residents.read_personal_data(residents.get_resident(session, card.resident_id),
+                                          keys)
+    return person.address.one_line() if person.address.kind == AddressKind.STREET else None

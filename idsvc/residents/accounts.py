@@ -12,11 +12,12 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from sqlalchemy import delete
 from sqlmodel import Session
 
 from idsvc.audit.service import Actor, record
 from idsvc.clock import utcnow
-from idsvc.errors import DomainError, Invalid, RateLimited, Unauthorized
+from idsvc.errors import DomainError, Invalid, Unauthorized
 from idsvc.residents.models import ResidentAccount, ResidentSession
 from idsvc.staff.passwords import hash_password, verify_password
 
@@ -77,7 +78,7 @@ def activate(session: Session, *, resident_id: str | None, code: str, secret: st
     account.activation_hash = account.activation_expires_at = None
     account.activated_at, account.failed_logins, account.locked_until = utcnow(), 0, None
     session.add(account)
-    session.flush()
+    end_sessions(session, resident_id=account.resident_id)
     record(session, actor=Actor("resident", account.resident_id), action="resident.activate",
            subject_type="resident", subject_id=account.resident_id)
 
@@ -90,15 +91,21 @@ def _wait_after(failures: int) -> timedelta | None:
     return None
 
 
+_REFUSED = Unauthorized("Wrong card number or PIN, or too many tries: wait a few minutes and "
+                        "try again, or ask at a service centre.", code="invalid_credentials")
+
+
 def login(session: Session, *, resident_id: str | None, secret: str) -> str | DomainError:
     """A session token, or the refusal to send (returned, not raised: the count of
     failures must be committed with the refusal, not rolled back by it)."""
-    account = session.get(ResidentAccount, resident_id) if resident_id else None
+    # Locked for the whole check, so parallel guesses queue and each one is counted.
+    account = (session.get(ResidentAccount, resident_id, with_for_update=True,
+                           populate_existing=True) if resident_id else None)
     now = utcnow()
     if account is not None and account.locked_until and account.locked_until > now:
-        return RateLimited("Too many wrong tries; wait before trying again.",
-                           retry_after=(account.locked_until - now).total_seconds(),
-                           code="login_locked")
+        # The same answer as a wrong PIN or an unknown card: a lock must not tell a
+        # stranger that a card number belongs to someone with an account.
+        return _REFUSED
     if account is None or not verify_password(account.secret_hash, secret):
         if account is not None and account.secret_hash is not None:
             account.failed_logins += 1
@@ -106,7 +113,7 @@ def login(session: Session, *, resident_id: str | None, secret: str) -> str | Do
             account.locked_until = now + wait if wait else None
             session.add(account)
             session.flush()
-        return Unauthorized("Wrong card number or PIN.", code="invalid_credentials")
+        return _REFUSED
     account.failed_logins, account.locked_until = 0, None
     token = secrets.token_urlsafe(32)
     session.add(account)
@@ -121,3 +128,10 @@ def resident_for_token(session: Session, token: str) -> str:
     if row is None or row.expires_at <= utcnow():
         raise Unauthorized("Log in again.", code="invalid_token")
     return row.resident_id
+
+
+def end_sessions(session: Session, *, resident_id: str) -> None:
+    """Log the resident out everywhere (new PIN, card reported lost or stolen, logout)."""
+    session.execute(delete(ResidentSession).where(
+        ResidentSession.resident_id == resident_id))  # type: ignore[arg-type]
+    session.flush()

@@ -98,6 +98,12 @@ def login(session: SessionDep, body: LoginRequest) -> Response:
                         headers=outcome.headers())
 
 
+@resident_router.post("/me/logout", status_code=204)
+def logout(session: SessionDep, resident: CurrentResident) -> Response:
+    accounts.end_sessions(session, resident_id=resident)
+    return Response(status_code=204)
+
+
 @resident_router.get("/me/card")
 def my_card(session: SessionDep, resident: CurrentResident) -> MyCard:
     card = selfservice.my_card(session, resident)

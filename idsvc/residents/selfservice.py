@@ -23,6 +23,7 @@ from idsvc.crypto.pseudonym import card_reference
 from idsvc.errors import NotFound
 from idsvc.partners.models import Partner
 from idsvc.residents import service as residents
+from idsvc.residents.accounts import end_sessions
 from idsvc.residents.schemas import AddressKind
 from idsvc.verification.models import VerificationEvent
 
@@ -35,10 +36,10 @@ def resident_for_card(session: Session, number: str) -> str | None:
 
 
 def my_card(session: Session, resident_id: str) -> Card:
-    numbers = cards.card_numbers_of(session, resident_id)
-    if not numbers:
+    card = cards.latest_card_of(session, resident_id)
+    if card is None:
         raise NotFound("You have no card yet.", code="card_not_found")
-    return cards.find_card(session, numbers[0])
+    return card
 
 
 def _card_ref(session: Session, resident_id: str, keys: MasterKey) -> str:
@@ -50,11 +51,9 @@ def my_benefits(session: Session, *, resident_id: str, keys: MasterKey,
     person = residents.read_personal_data(residents.get_resident(session, resident_id), keys)
     street = (person.address.one_line() if person.address.kind == AddressKind.STREET
               else None)
-    now = utcnow()
     return benefits.standings(session, card_ref=_card_ref(session, resident_id, keys),
                               born=person.date_of_birth, street_address=street,
-                              key=keys.pseudonym_key, today=local_date(now, timezone),
-                              moment=now)
+                              key=keys.pseudonym_key, today=local_date(utcnow(), timezone))
 
 
 def my_redemptions(session: Session, *, resident_id: str, keys: MasterKey
@@ -85,8 +84,10 @@ def my_verifications(session: Session, *, resident_id: str, keys: MasterKey) -> 
 def report_lost(session: Session, *, resident_id: str, reason: str) -> Card:
     """The card stops verifying at once (suspended); a clerk completes the replacement."""
     card = cards.find_card(session, my_card(session, resident_id).number, for_update=True)
-    return lifecycle.suspend(session, card=card, reason=f"reported_{reason}",
-                             actor=Actor("resident", resident_id))
+    suspended = lifecycle.suspend(session, card=card, reason=f"reported_{reason}",
+                                  actor=Actor("resident", resident_id))
+    end_sessions(session, resident_id=resident_id)  # whoever holds the card may know the PIN
+    return suspended
 
 
 def update_profile(session: Session, *, resident_id: str, changes: dict[str, object],

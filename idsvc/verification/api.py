@@ -42,7 +42,7 @@ async def verify(request: Request, body: VerifyRequest,
     if card is not None and outcome.decoded is not None and Field.BENEFITS in partner.scope:
         offers = await run_in_threadpool(
             benefits.offers_on_card, runtime.read_sessions, partner_id=partner.partner_id,
-            decoded=outcome.decoded, key=runtime.master_key.pseudonym_key,
+            decoded=outcome.decoded, keys=runtime.master_key,
             timezone=runtime.settings.timezone)
         card = {**card, "benefits": offers if outcome.result == "valid" else []}
     response = VerifyResponse(result=outcome.result, checked_at=outcome.checked_at, card=card)

@@ -217,3 +217,73 @@ def test_void_only_within_24_hours_and_only_your_own(client, admin, museum, card
     monkeypatch.setattr("idsvc.benefits.service.utcnow", lambda: later)
     late = client.post(f"/api/v1/redemptions/{redeemed['id']}/void", headers=headers)
     assert late.status_code == 409 and late.json()["error"] == "void_window_over"
+
+
+def test_voiding_one_use_of_a_two_use_benefit_frees_that_use(client, admin, museum, card):
+    partner, headers = museum
+    benefit = _benefit(client, admin, partner["id"], limit={"count": 2, "period": "year"})
+    first = _redeem(client, headers, benefit["id"], card_number=card["card_number"]).json()
+    _redeem(client, headers, benefit["id"], card_number=card["card_number"])
+    client.post(f"/api/v1/redemptions/{first['id']}/void", headers=headers)
+    assert _redeem(client, headers, benefit["id"],
+                   card_number=card["card_number"]).status_code == 201
+
+
+def test_a_retry_after_the_card_changed_still_gets_the_first_answer(client, clerk, admin,
+                                                                    museum, card):
+    partner, headers = museum
+    benefit = _benefit(client, admin, partner["id"])
+    first = _redeem(client, headers, benefit["id"], key="visit-12345",
+                    card_number=card["card_number"])
+    client.post(f"/api/v1/cards/{card['card_number']}/suspend",
+                json={"reason": "investigation"}, headers=clerk)
+    retry = _redeem(client, headers, benefit["id"], key="visit-12345",
+                    card_number=card["card_number"])
+    assert retry.status_code == 201 and retry.json() == first.json()
+
+
+def test_log_filters_without_a_zone_are_read_as_utc(client, admin, museum, card):
+    partner, headers = museum
+    benefit = _benefit(client, admin, partner["id"])
+    _redeem(client, headers, benefit["id"], card_number=card["card_number"])
+    for value in ("2000-01-01", "2000-01-01T00:00:00"):
+        r = client.get(f"/api/v1/redemptions?from={value}", headers=headers)
+        assert r.status_code == 200 and len(r.json()) == 1
+
+
+def test_benefit_updates_refuse_nulls_and_backward_windows(client, admin, museum):
+    partner, _ = museum
+    benefit = _benefit(client, admin, partner["id"], starts_on="2026-01-01")
+    assert client.patch(f"/api/v1/benefits/{benefit['id']}", json={"active": None},
+                        headers=admin).status_code == 422
+    r = client.patch(f"/api/v1/benefits/{benefit['id']}", json={"ends_on": "2025-01-01"},
+                     headers=admin)
+    assert r.status_code == 422 and r.json()["error"] == "invalid_window"
+    ok = client.patch(f"/api/v1/benefits/{benefit['id']}", json={"active": False},
+                      headers=admin)
+    assert ok.status_code == 200 and ok.json()["active"] is False
+
+
+def test_household_rule_uses_the_record_not_the_qr(client, clerk, admin, museum):
+    partner, headers = museum
+    benefit = _benefit(client, admin, partner["id"], one_per_household=True)
+    long_street = {"line1": "1234 Martin Luther King Jr Boulevard, Building C, Floor 14",
+                   "line2": "Unit 1407", "city": "Riverton", "postal_code": "10013"}
+    first = enroll_and_approve(client, clerk, given_name="Maximiliana Esperanza",
+                               family_name="Villalobos de la Torre", address=long_street)
+    second = enroll_and_approve(client, clerk, given_name="Anabel", address=long_street)
+    assert _redeem(client, headers, benefit["id"],
+                   card_number=first["card_number"]).status_code == 201
+    r = _redeem(client, headers, benefit["id"], card_number=second["card_number"])
+    assert r.status_code == 422 and r.json()["reason"] == "household"
+
+
+def test_shelter_residents_do_not_share_a_household(client, clerk, admin, museum):
+    partner, headers = museum
+    benefit = _benefit(client, admin, partner["id"], one_per_household=True)
+    shelter = {"kind": "care_of", "care_of": "Riverside Shelter", "line1": "9 Safe Way",
+               "city": "Riverton", "postal_code": "10002"}
+    for name in ("Uno", "Dos"):
+        card = enroll_and_approve(client, clerk, given_name=name, address=shelter)
+        assert _redeem(client, headers, benefit["id"],
+                       card_number=card["card_number"]).status_code == 201

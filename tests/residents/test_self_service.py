@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
+from idsvc.clock import utcnow
 from tests.factories import enroll_and_approve, partner_headers
 
 PIN = "482916"
@@ -61,13 +63,35 @@ def test_wrong_code_or_unknown_card_look_the_same(client, card):
     assert bad.json() == unknown.json()
 
 
-def test_repeated_failures_lock_with_growing_back_off(client, resident, card):
+def test_repeated_failures_lock_with_growing_back_off(client, resident, card, monkeypatch):
     number = card["card_number"]
     codes = [_login(client, number, "000000").status_code for _ in range(4)]
     assert codes == [401, 401, 401, 401]
-    locked = _login(client, number)  # even the right PIN waits now
-    assert locked.status_code == 429 and locked.json()["error"] == "login_locked"
-    assert int(locked.headers["Retry-After"]) >= 25
+    locked = _login(client, number)  # even the right PIN is refused now...
+    unknown = _login(client, "000000000000")
+    assert locked.status_code == 401 and locked.json() == unknown.json()  # ...saying nothing
+    later = utcnow() + timedelta(seconds=31)
+    monkeypatch.setattr("idsvc.residents.accounts.utcnow", lambda: later)
+    assert _login(client, number).status_code == 200  # the wait was 30 s
+
+
+def test_ten_failures_lock_for_a_day(client, resident, card, monkeypatch):
+    number = card["card_number"]
+    clock = [utcnow()]
+    monkeypatch.setattr("idsvc.residents.accounts.utcnow", lambda: clock[0])
+    for _ in range(10):
+        clock[0] += timedelta(hours=1)  # wait out each back-off, keep failing
+        assert _login(client, number, "000000").status_code == 401
+    clock[0] += timedelta(hours=23)
+    assert _login(client, number).status_code == 401
+    clock[0] += timedelta(hours=2)
+    assert _login(client, number).status_code == 200
+
+
+def test_new_pin_or_stolen_card_ends_open_sessions(client, clerk, resident, card):
+    assert client.get("/api/v1/me/card", headers=resident).status_code == 200
+    client.post("/api/v1/me/report-lost", json={"reason": "stolen"}, headers=resident)
+    assert client.get("/api/v1/me/card", headers=resident).status_code == 401
 
 
 def test_a_new_activation_code_unlocks(client, clerk, resident, card):
