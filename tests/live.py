@@ -40,19 +40,7 @@ def _free_port() -> int:
 @contextmanager
 def live_server(url: str, keys_dir: Path) -> Iterator[LiveServer]:
     """Migrate `url`, add a clerk and an admin, serve the app from a thread."""
-    migrations.upgrade(url)
-    engine = make_engine(url)
-    headers = {}
-    with make_sessionmaker(engine)() as session:
-        ensure_signing_key(session, keys_dir=keys_dir)
-        for role in (Role.CLERK, Role.ADMIN):
-            staff = create_staff(session, username=str(role), password=PASSWORD, role=role,
-                                 centre_id=None, actor=Actor.system())
-            token, _ = open_session(session, staff=staff, kind="api",
-                                    lifetime=timedelta(hours=1))
-            headers[str(role)] = {"Authorization": f"Bearer {token}"}
-        session.commit()
-    engine.dispose()
+    headers = committed_staff(url, keys_dir)
     app = create_app(settings_for(url, keys_dir).model_copy(
         update={"verification_events": "batched"}),
         master_key=MasterKey.from_secret(os.urandom(32)))
@@ -68,3 +56,22 @@ def live_server(url: str, keys_dir: Path) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def committed_staff(url: str, keys_dir: Path, roles: tuple[Role, ...] = (Role.CLERK, Role.ADMIN)
+                    ) -> dict[str, dict[str, str]]:
+    """Migrate `url`, add a signing key and one account per role, committed; their headers."""
+    migrations.upgrade(url)
+    engine = make_engine(url)
+    headers = {}
+    with make_sessionmaker(engine)() as session:
+        ensure_signing_key(session, keys_dir=keys_dir)
+        for role in roles:
+            staff = create_staff(session, username=str(role), password=PASSWORD, role=role,
+                                 centre_id=None, actor=Actor.system())
+            token, _ = open_session(session, staff=staff, kind="api",
+                                    lifetime=timedelta(hours=1))
+            headers[str(role)] = {"Authorization": f"Bearer {token}"}
+        session.commit()
+    engine.dispose()
+    return headers

@@ -8,18 +8,14 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from idsvc import migrations
 from idsvc.app import create_app
-from idsvc.audit.service import Actor
 from idsvc.changes.service import purge_before
 from idsvc.clock import utcnow
 from idsvc.crypto.envelope import MasterKey
-from idsvc.crypto.keyring import ensure_signing_key
 from idsvc.db import make_engine, make_sessionmaker
-from idsvc.staff.roles import Role
-from idsvc.staff.service import create_staff, open_session
-from tests.conftest import PASSWORD, settings_for
+from tests.conftest import settings_for
 from tests.factories import card_qr, enroll_and_approve, partner_headers
+from tests.live import committed_staff
 
 pytestmark = pytest.mark.slow
 
@@ -27,18 +23,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def workers(scratch_url, tmp_path):
     """Two apps (as two worker processes would be) on one committed database."""
-    migrations.upgrade(scratch_url)
+    headers = committed_staff(scratch_url, tmp_path / "keys")
     engine = make_engine(scratch_url)
-    with make_sessionmaker(engine)() as session:
-        ensure_signing_key(session, keys_dir=tmp_path / "keys")
-        headers = {}
-        for role in (Role.CLERK, Role.ADMIN):
-            staff = create_staff(session, username=str(role), password=PASSWORD, role=role,
-                                 centre_id=None, actor=Actor.system())
-            token, _ = open_session(session, staff=staff, kind="api",
-                                    lifetime=timedelta(hours=1))
-            headers[str(role)] = {"Authorization": f"Bearer {token}"}
-        session.commit()
     master = MasterKey.from_secret(os.urandom(32))
 
     def app(poll_seconds: float) -> TestClient:
