@@ -100,12 +100,13 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     install_error_handlers(app)
     _install_fallback_handlers(app)
 
+    # Routes match in order: the verification hot path comes first.
+    app.include_router(verification_router, prefix=API_PREFIX)  # partner API key, not staff
     app.include_router(keys_public_router)
     app.include_router(status_public_router)
     app.include_router(verification_public_router)
     app.include_router(auth_public_router, prefix=API_PREFIX)
     app.include_router(enrollment_public_router, prefix=API_PREFIX)
-    app.include_router(verification_router, prefix=API_PREFIX)  # partner API key, not staff
     app.include_router(redemptions_router, prefix=API_PREFIX)  # partner API key, not staff
     app.include_router(benefits_public_router, prefix=API_PREFIX)
     app.include_router(residents_public_router, prefix=API_PREFIX)
