@@ -29,12 +29,12 @@ from idsvc.db import RowId, SessionDep
 from idsvc.partners.deps import CurrentPartner
 from idsvc.partners.models import Partner
 from idsvc.partners.service import get_partner
-from idsvc.runtime import Runtime, RuntimeDep
+from idsvc.runtime import RuntimeDep
 from idsvc.staff.deps import require
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission
 from idsvc.staff.service import actor_of
-from idsvc.verification.service import VerifyContext
+from idsvc.verification.service import verify_context
 
 public_router = APIRouter(tags=["benefits"])
 partner_router = APIRouter(tags=["redemptions"])
@@ -93,13 +93,6 @@ def redemption_counts(session: SessionDep, _: ReportReader) -> list[RedemptionCo
             for p, pn, b, bn, m, n in service.monthly_counts(session)]
 
 
-def _context(runtime: Runtime) -> VerifyContext:
-    mirrors = runtime.mirrors
-    return VerifyContext(issuer=runtime.settings.issuer, timezone=runtime.settings.timezone,
-                         keys=mirrors.keys, statuses=mirrors.statuses,
-                         master_key=runtime.master_key, events=runtime.events)
-
-
 def _redemption(redemption: Redemption, benefit_name: str, key: bytes) -> RedemptionPublic:
     return RedemptionPublic(id=redemption.id, benefit_id=redemption.benefit_id,
                             benefit_name=benefit_name, redeemed_at=redemption.redeemed_at,
@@ -117,7 +110,8 @@ def redeem(session: SessionDep, runtime: RuntimeDep, body: RedemptionCreate,
     street = holder_street_address(session, number=number, keys=keys) if number else None
     redemption = service.redeem(session, partner=partner, benefit_id=body.benefit_id,
                                 presented=service.Presented(text, street),
-                                idempotency_key=idempotency_key, context=_context(runtime))
+                                idempotency_key=idempotency_key,
+                                context=verify_context(runtime))
     benefit = service.get_benefit(session, redemption.benefit_id)
     return _redemption(redemption, benefit.name, runtime.master_key.pseudonym_key)
 

@@ -134,8 +134,6 @@ class PartnerCredential:
     prefix: str
     secret_hash: str
     partner_id: int
-    partner_name: str
-    kind: str
     scope: frozenset[Field]
     rate_limit_per_minute: int
 
@@ -145,6 +143,6 @@ def usable_keys(session: Session) -> list[PartnerCredential]:
     statement = (select(PartnerKey, Partner).join(Partner)
                  .where(PartnerKey.revoked_at.is_(None),  # type: ignore[union-attr]
                         Partner.active.is_(True)))  # type: ignore[attr-defined]
-    return [PartnerCredential(key.id, key.prefix, key.secret_hash, partner.id, partner.name,
-                              partner.kind, scope_of(partner), partner.rate_limit_per_minute)
+    return [PartnerCredential(key.id, key.prefix, key.secret_hash, partner.id,
+                              scope_of(partner), partner.rate_limit_per_minute)
             for key, partner in session.exec(statement)]

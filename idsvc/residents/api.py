@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from idsvc.cards import service as cards
+from idsvc.cards.models import Card
 from idsvc.db import SessionDep
 from idsvc.residents import accounts, selfservice
 from idsvc.residents.deps import CurrentResident
@@ -71,6 +72,11 @@ class MyCheck(BaseModel):
     result: str
 
 
+def _my_card(card: Card) -> MyCard:
+    return MyCard(card_number=card.number, version=card.version, state=card.state,
+                  issued_at=card.issued_at, expires_at=card.expires_on)
+
+
 @router.post("/cards/{card_number}/activation-code", status_code=201)
 def activation_code(session: SessionDep, card_number: str, staff: CardStaff) -> ActivationCode:
     """A one-time code for the resident to set a PIN (shown once; replaces any earlier)."""
@@ -107,8 +113,7 @@ def logout(session: SessionDep, resident: CurrentResident) -> Response:
 @resident_router.get("/me/card")
 def my_card(session: SessionDep, resident: CurrentResident) -> MyCard:
     card = selfservice.my_card(session, resident)
-    return MyCard(card_number=card.number, version=card.version, state=card.state,
-                  issued_at=card.issued_at, expires_at=card.expires_on)
+    return _my_card(card)
 
 
 @resident_router.get("/me/benefits")
@@ -142,8 +147,7 @@ def my_verifications(session: SessionDep, runtime: RuntimeDep,
 @resident_router.post("/me/report-lost")
 def report_lost(session: SessionDep, body: ReportLost, resident: CurrentResident) -> MyCard:
     card = selfservice.report_lost(session, resident_id=resident, reason=body.reason)
-    return MyCard(card_number=card.number, version=card.version, state=card.state,
-                  issued_at=card.issued_at, expires_at=card.expires_on)
+    return _my_card(card)
 
 
 @resident_router.patch("/me", status_code=204)

@@ -26,10 +26,7 @@ async def verify(request: Request, body: VerifyRequest,
     """Async on purpose: a scanned QR is checked in memory, with no thread hop and no
     database; only a typed number needs a read, which runs in the thread pool."""
     runtime = runtime_of(request)
-    mirrors = runtime.mirrors
-    context = service.VerifyContext(
-        issuer=runtime.settings.issuer, timezone=runtime.settings.timezone, keys=mirrors.keys,
-        statuses=mirrors.statuses, master_key=runtime.master_key, events=runtime.events)
+    context = service.verify_context(runtime)
     if body.qr is not None:
         text, method = body.qr, "qr"
     else:

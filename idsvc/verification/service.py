@@ -17,7 +17,7 @@ from idsvc.crypto.envelope import MasterKey
 from idsvc.crypto.keyring import KeyMirror, active_signer, jwks
 from idsvc.crypto.pseudonym import card_reference
 from idsvc.partners.service import PartnerCredential
-from idsvc.runtime import Mirrors
+from idsvc.runtime import Mirrors, Runtime
 from idsvc.status.mirror import StatusMirror
 from idsvc.status.service import parse_status_uri, status_uri
 from idsvc.verification import events
@@ -43,6 +43,14 @@ class Outcome:
     checked_at: datetime
     card: dict[str, Any] | None
     decoded: DecodedCredential | None = None
+
+
+def verify_context(runtime: Runtime) -> VerifyContext:
+    """What checking a card needs, from the running app (mirrors, keys, event sink)."""
+    mirrors = runtime.mirrors
+    return VerifyContext(issuer=runtime.settings.issuer, timezone=runtime.settings.timezone,
+                         keys=mirrors.keys, statuses=mirrors.statuses,
+                         master_key=runtime.master_key, events=runtime.events)
 
 
 def _check(text: str, context: VerifyContext, now: datetime) -> Check:
