@@ -22,7 +22,7 @@ from idsvc.benefits.schemas import (
     RedemptionCreate,
     RedemptionPublic,
 )
-from idsvc.cards.service import holder_street_address, stored_credential
+from idsvc.cards.service import stored_credential
 from idsvc.clock import local_today
 from idsvc.crypto.pseudonym import partner_view
 from idsvc.db import RowId, SessionDep
@@ -103,13 +103,10 @@ def _redemption(redemption: Redemption, benefit_name: str, key: bytes) -> Redemp
 @partner_router.post("/redemptions", status_code=201)
 def redeem(session: SessionDep, runtime: RuntimeDep, body: RedemptionCreate,
            partner: CurrentPartner, idempotency_key: IdempotencyKey) -> RedemptionPublic:
-    keys = runtime.master_key
     text = body.qr if body.qr is not None else stored_credential(
-        session, number_text=body.card_number or "", keys=keys)
-    number = body.card_number or service.card_number_in(text)
-    street = holder_street_address(session, number=number, keys=keys) if number else None
+        session, number_text=body.card_number or "", keys=runtime.master_key)
     redemption = service.redeem(session, partner=partner, benefit_id=body.benefit_id,
-                                presented=service.Presented(text, street),
+                                presented=text,
                                 idempotency_key=idempotency_key,
                                 context=verify_context(runtime))
     benefit = service.get_benefit(session, redemption.benefit_id)

@@ -178,25 +178,6 @@ def _request_fingerprint(benefit_id: int, card_ref: str) -> str:
     return hashlib.sha256(f"{benefit_id}:{card_ref}".encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class Presented:
-    """The card a partner presented (QR text, or the credential behind a typed number),
-    and the holder's street address from their record (None for care-of addresses)."""
-
-    text: str | None
-    street_address: str | None
-
-
-def card_number_in(text: str | None) -> str | None:
-    """The card number a QR claims (unverified: used only to look up the holder's record;
-    the redemption itself trusts only the verified credential)."""
-    try:
-        value = c.decode(text).claim169.get(c.F_ID) if text else None
-    except c.CredentialError:
-        return None
-    return value if isinstance(value, str) else None
-
-
 def household_of(street_address: str | None, card_ref: str, key: bytes) -> str:
     """A household pseudonym: the street address, or, for a care-of address (a shelter),
     the person alone, who must not share a limit with everyone else staying there."""
@@ -206,10 +187,13 @@ def household_of(street_address: str | None, card_ref: str, key: bytes) -> str:
 
 
 def redeem(session: Session, *, partner: PartnerCredential, benefit_id: int,
-           presented: Presented, idempotency_key: str, context: VerifyContext) -> Redemption:
-    """Record one use of a benefit, or refuse with the reason; replays return the first."""
+           presented: str | None, idempotency_key: str, context: VerifyContext) -> Redemption:
+    """Record one use of a benefit, or refuse with the reason; replays return the first.
+
+    `presented` is the scanned QR text, or the credential stored behind a typed number.
+    """
     now = utcnow()
-    check = check_presented(presented.text, context, now)
+    check = check_presented(presented, context, now)
     number = check.card_number
     if number is None and check.result != Result.NOT_FOUND:  # unreadable or forged
         raise Invalid(f"The card is not valid: {check.result}.", code=f"card_{check.result}")
@@ -229,9 +213,11 @@ def redeem(session: Session, *, partner: PartnerCredential, benefit_id: int,
     if benefit.partner_id != partner.partner_id:
         raise Forbidden("This benefit belongs to another partner.", code="benefit_not_yours")
     today = local_date(now, context.timezone)
-    household = (household_of(presented.street_address, card_ref,
-                              context.master_key.pseudonym_key)
-                 if benefit.one_per_household else None)
+    household = None
+    if benefit.one_per_household:  # the record's address, decrypted only when needed
+        street = holder_street_address(session, number=str(claim[c.F_ID]),
+                                       keys=context.master_key)
+        household = household_of(street, card_ref, context.master_key.pseudonym_key)
     refusal = _refusal(session, benefit=benefit, card_ref=card_ref, born=birth_date(claim),
                        household=household, today=today)
     if refusal is not None:
