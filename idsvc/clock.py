@@ -28,3 +28,8 @@ def end_of_local_day(day: date, zone: str) -> datetime:
 def iso(moment: datetime) -> str:
     """An instant as the API writes it everywhere: ISO 8601 in UTC with a `Z`."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def age_on(born: date, today: date) -> int:
+    """Completed years: a birthday counts from its day (29 February from 1 March)."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))

@@ -30,10 +30,6 @@ def next_period_start(period: Period, today: date) -> date | None:
     return date(today.year + 1, 1, 1)
 
 
-def age_on(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
 def window_reason(*, starts_on: date | None, ends_on: date | None, today: date) -> str | None:
     if starts_on is not None and today < starts_on:
         return "window"

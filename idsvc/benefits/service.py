@@ -21,7 +21,6 @@ from idsvc.audit.service import Actor, record
 from idsvc.benefits.models import Benefit, Redemption
 from idsvc.benefits.rules import (
     Period,
-    age_on,
     age_reason,
     next_period_start,
     period_key,
@@ -29,14 +28,13 @@ from idsvc.benefits.rules import (
 )
 from idsvc.cards import credential as c
 from idsvc.cards.service import holder_street_address
-from idsvc.clock import iso, local_date, utcnow
+from idsvc.clock import age_on, iso, local_date, utcnow
 from idsvc.crypto.envelope import MasterKey
 from idsvc.crypto.pseudonym import card_reference, household_reference
 from idsvc.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from idsvc.partners.models import Partner
 from idsvc.partners.service import PartnerCredential
 from idsvc.verification.checker import Result
-from idsvc.verification.disclosure import birth_date
 from idsvc.verification.service import VerifyContext, check_presented
 
 VOID_WINDOW = timedelta(hours=24)
@@ -218,7 +216,7 @@ def redeem(session: Session, *, partner: PartnerCredential, benefit_id: int,
         street = holder_street_address(session, number=str(claim[c.F_ID]),
                                        keys=context.master_key)
         household = household_of(street, card_ref, context.master_key.pseudonym_key)
-    refusal = _refusal(session, benefit=benefit, card_ref=card_ref, born=birth_date(claim),
+    refusal = _refusal(session, benefit=benefit, card_ref=card_ref, born=c.birth_date(claim),
                        household=household, today=today)
     if refusal is not None:
         raise refusal
@@ -313,7 +311,7 @@ def offers_on_card(sessions: Callable[[], Session], *, partner_id: int,
     with sessions() as session:
         return offers_for(session, partner_id=partner_id,
                           card_ref=card_reference(keys.pseudonym_key, number),
-                          born=birth_date(claim),
+                          born=c.birth_date(claim),
                           street_address=holder_street_address(session, number=number,
                                                                keys=keys),
                           key=keys.pseudonym_key, today=local_date(utcnow(), timezone))

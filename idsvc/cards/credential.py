@@ -81,6 +81,18 @@ def claim169_map(subject: CredentialSubject) -> dict[int, Any]:
     return fields
 
 
+def birth_date(claim: Mapping[Any, Any]) -> date | None:
+    """The date of birth in a Claim 169 map (YYYYMMDD, or YYYY-MM-DD from other issuers)."""
+    value = claim.get(F_DATE_OF_BIRTH)
+    if not isinstance(value, str):
+        return None
+    digits = value.replace("-", "")
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return None
+
+
 def cwt_claims(subject: CredentialSubject, validity: Validity) -> dict[int, Any]:
     issued = int(validity.issued_at.timestamp())
     claims: dict[int, Any] = {

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from idsvc.clock import age_on
 from idsvc.languages import LANGUAGES
 from idsvc.text import Text, clean_text
 
@@ -164,8 +165,7 @@ class PersonalData(Strict):
         return " ".join(p for p in parts if p)
 
     def age_on(self, day: date) -> int:
-        born = self.date_of_birth
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        return age_on(self.date_of_birth, day)
 
 
 class PersonalDataChanges(Strict):

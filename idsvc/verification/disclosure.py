@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from idsvc.cards import credential as c
-from idsvc.clock import iso
+from idsvc.clock import age_on, iso
 from idsvc.partners.scopes import Field
 
 _PHOTO_TYPES = {c.PHOTO_FORMAT_WEBP: "image/webp", 1: "image/jpeg"}
@@ -16,21 +16,10 @@ _PHOTO_TYPES = {c.PHOTO_FORMAT_WEBP: "image/webp", 1: "image/jpeg"}
 
 def age_group(born: date, today: date) -> str:
     """Coarse on purpose: a museum learns 'senior', never a birthday."""
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    age = age_on(born, today)
     if age < 18:
         return "minor"
     return "senior" if age >= 65 else "adult"
-
-
-def birth_date(claim: Mapping[Any, Any]) -> date | None:
-    value = claim.get(c.F_DATE_OF_BIRTH)
-    if not isinstance(value, str):
-        return None
-    digits = value.replace("-", "")
-    try:
-        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
-    except ValueError:
-        return None
 
 
 def _instant(claims: Mapping[Any, Any], key: int) -> str | None:
@@ -49,12 +38,12 @@ def _photo(claim: Mapping[Any, Any]) -> str | None:
 
 
 def _iso_birth_date(claim: Mapping[Any, Any], _: Mapping[Any, Any], __: date) -> str | None:
-    born = birth_date(claim)
+    born = c.birth_date(claim)
     return born.isoformat() if born else None
 
 
 def _age_group(claim: Mapping[Any, Any], _: Mapping[Any, Any], today: date) -> str | None:
-    born = birth_date(claim)
+    born = c.birth_date(claim)
     return age_group(born, today) if born else None
 
 

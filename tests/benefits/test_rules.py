@@ -8,12 +8,12 @@ import pytest
 
 from idsvc.benefits.rules import (
     Period,
-    age_on,
     age_reason,
     next_period_start,
     period_key,
     window_reason,
 )
+from idsvc.clock import age_on
 
 
 @pytest.mark.parametrize(("period", "day", "key", "again"), [
