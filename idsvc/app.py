@@ -40,7 +40,9 @@ from idsvc.staff.deps import current_staff
 from idsvc.status.api import public_router as status_public_router
 from idsvc.verification.api import public_router as verification_public_router
 from idsvc.verification.api import router as verification_router
+from idsvc.verification.api import verify as verify_endpoint
 from idsvc.verification.events import BatchingSink, EventSink, InlineSink
+from idsvc.verification.fastpath import FastPath
 from idsvc.verification.ratelimit import RateLimiter
 
 log = logging.getLogger("idsvc")
@@ -100,7 +102,6 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     install_error_handlers(app)
     _install_fallback_handlers(app)
 
-    # Routes match in order: the verification hot path comes first.
     app.include_router(verification_router, prefix=API_PREFIX)  # partner API key, not staff
     app.include_router(keys_public_router)
     app.include_router(status_public_router)
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     for router in (staff_router, centres_router, enrollment_router, cards_router,
                    partners_router, keys_admin_router, benefits_router, residents_router):
         app.include_router(router, prefix=API_PREFIX, dependencies=staff_only)
+    app.add_middleware(FastPath, path=f"{API_PREFIX}/verify", endpoint=verify_endpoint)
     app.add_middleware(BodySizeLimit, max_bytes=settings.photo_max_bytes + 1_048_576)
     app.add_middleware(LastResortErrors)
     return app

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from idsvc.benefits import service as benefits
+from idsvc.clock import iso
 from idsvc.db import ReadSessionDep
-from idsvc.partners.deps import CurrentPartner
+from idsvc.partners.deps import current_partner
 from idsvc.partners.scopes import Field
 from idsvc.runtime import RuntimeDep, runtime_of
 from idsvc.verification import service
@@ -19,12 +22,27 @@ from idsvc.verification.schemas import VerifyRequest, VerifyResponse
 router = APIRouter(tags=["verification"])
 public_router = APIRouter(tags=["verification"])
 
+_ENCODE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_BODY_DOC = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": VerifyRequest.model_json_schema()}}}}
 
-@router.post("/verify", response_model=VerifyResponse)
-async def verify(request: Request, body: VerifyRequest,
-                 partner: CurrentPartner) -> JSONResponse:
-    """Async on purpose: a scanned QR is checked in memory, with no thread hop and no
-    database; only a typed number needs a read, which runs in the thread pool."""
+
+async def _verify_request(request: Request) -> VerifyRequest:
+    """Parse the body in one pydantic-core call; failures render like any other 422."""
+    try:
+        return VerifyRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from None
+
+
+@router.post("/verify", response_model=VerifyResponse, openapi_extra=_BODY_DOC)
+async def verify(request: Request) -> Response:
+    """The hot path, kept lean on purpose: no FastAPI body or dependency resolution (they
+    cost more than the signature check), async so a scanned QR is checked in memory with
+    no thread hop and no database; only a typed number needs a read, in the thread pool."""
+    partner = await current_partner(request)
+    body = await _verify_request(request)
     runtime = runtime_of(request)
     context = service.verify_context(runtime)
     if body.qr is not None:
@@ -35,6 +53,7 @@ async def verify(request: Request, body: VerifyRequest,
                                        keys=runtime.master_key)
         method = "number"
     outcome = service.verify(text=text, method=method, partner=partner, context=context)
+    answer: dict[str, Any] = {"result": str(outcome.result), "checked_at": iso(outcome.checked_at)}
     card = outcome.card
     if card is not None and outcome.decoded is not None and Field.BENEFITS in partner.scope:
         offers = await run_in_threadpool(
@@ -42,8 +61,9 @@ async def verify(request: Request, body: VerifyRequest,
             decoded=outcome.decoded, keys=runtime.master_key,
             timezone=runtime.settings.timezone)
         card = {**card, "benefits": offers if outcome.result == "valid" else []}
-    response = VerifyResponse(result=outcome.result, checked_at=outcome.checked_at, card=card)
-    return JSONResponse(response.body())
+    if card is not None:
+        answer["card"] = card
+    return Response(_ENCODE_JSON(answer), media_type="application/json")
 
 
 @public_router.get("/offline-bundle.json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from idsvc.cards import credential as c
@@ -62,10 +63,15 @@ _READERS: dict[Field, Reader] = {
 }
 
 
+@lru_cache(maxsize=64)
+def _readers_for(scope: frozenset[Field]) -> tuple[tuple[str, Reader], ...]:
+    """The readers of a scope in a stable order, worked out once per scope."""
+    return tuple((str(field), _READERS[field]) for field in sorted(scope) if field in _READERS)
+
+
 def disclose(decoded: c.DecodedCredential, scope: frozenset[Field],
              today: date) -> dict[str, Any]:
     """The scoped card fields that the signed credential alone can tell (`benefits`, which
     needs the partner's catalogue, is added by the caller)."""
     claim, claims = decoded.claim169, decoded.claims
-    return {str(field): _READERS[field](claim, claims, today) for field in sorted(scope)
-            if field in _READERS}
+    return {name: read(claim, claims, today) for name, read in _readers_for(scope)}

@@ -31,8 +31,3 @@ class VerifyResponse(BaseModel):
     card: dict[str, Any] | None = Field(
         default=None, description="Present only for valid, expired and suspended cards, "
                                   "with only the fields the partner's scope allows.")
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body: `card` is left out, not null, when there is nothing to show."""
-        return self.model_dump(mode="json", exclude_none=False,
-                               exclude={"card"} if self.card is None else set())

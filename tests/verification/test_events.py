@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import httpx
@@ -9,8 +10,13 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from idsvc import migrations
+from idsvc.audit.service import Actor
 from idsvc.clock import utcnow
-from idsvc.db import make_engine
+from idsvc.db import make_engine, make_sessionmaker
+from idsvc.partners.scopes import PartnerKind
+from idsvc.partners.service import create_partner
+from idsvc.verification.events import BatchingSink, Event
 from idsvc.verification.models import VerificationEvent
 from idsvc.verification.service import purge_events
 from tests.factories import card_qr, enroll_and_approve, partner_headers
@@ -73,3 +79,44 @@ def test_batched_events_reach_the_database_off_the_request_path(scratch_url, tmp
         results = session.exec(select(VerificationEvent.result)).all()
     engine.dispose()
     assert results == ["not_found"] * 5
+
+
+def _event(partner_id: int | None, ref: str) -> Event:
+    return Event(at=utcnow(), partner_id=partner_id, key_id=None,  # type: ignore[arg-type]
+                 method="qr", result="valid", card_ref=ref)
+
+
+def test_batched_events_are_written_in_the_background_and_survive_a_bad_batch(scratch_url):
+    migrations.upgrade(scratch_url)
+    engine = make_engine(scratch_url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as s:
+        partner_id = create_partner(s, name="Library", kind=PartnerKind.LIBRARY,
+                                    actor=Actor.system()).id
+        s.commit()
+    sink = BatchingSink(sessions, interval_seconds=0.05)
+    try:
+        sink.record(_event(None, "broken"))  # refused by the database: NOT NULL
+        deadline = time.monotonic() + 5
+        while sink.pending() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for i in range(300):
+            sink.record(_event(partner_id, f"ref{i}"))
+    finally:
+        sink.close()
+    with sessions() as s:
+        stored = s.exec(select(VerificationEvent)).all()
+    engine.dispose()
+    assert sorted(e.card_ref for e in stored) == sorted(f"ref{i}" for i in range(300))
+    assert all(e.at.tzinfo is not None and e.partner_id == partner_id for e in stored)
+
+
+def test_batched_sink_drops_events_past_its_limit_instead_of_growing(scratch_url):
+    migrations.upgrade(scratch_url)
+    engine = make_engine(scratch_url)
+    sink = BatchingSink(make_sessionmaker(engine), interval_seconds=60, max_pending=3)
+    for i in range(5):
+        sink.record(_event(1, f"ref{i}"))
+    assert sink.pending() == 3
+    sink.close()
+    engine.dispose()
