@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
@@ -37,6 +39,7 @@ from idsvc.runtime import Mirrors, Runtime
 from idsvc.staff.api import public_router as auth_public_router
 from idsvc.staff.api import router as staff_router
 from idsvc.staff.deps import current_staff
+from idsvc.staff.pages import public_router as staff_pages
 from idsvc.status.api import public_router as status_public_router
 from idsvc.verification.api import public_router as verification_public_router
 from idsvc.verification.api import router as verification_router
@@ -44,9 +47,13 @@ from idsvc.verification.api import verify as verify_endpoint
 from idsvc.verification.events import BatchingSink, EventSink, InlineSink
 from idsvc.verification.fastpath import FastPath
 from idsvc.verification.ratelimit import RateLimiter
+from idsvc.web.errors import render_error
+from idsvc.web.pages import public_router as web_public_pages
+from idsvc.web.security import SecurityHeaders
 
 log = logging.getLogger("idsvc")
 API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 
 def _install_fallback_handlers(app: FastAPI) -> None:
@@ -99,7 +106,7 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     app.state.runtime = runtime
     app.state.sessionmaker = sessions
     app.state.read_sessionmaker = read_sessions
-    install_error_handlers(app)
+    install_error_handlers(app, pages=render_error)
     _install_fallback_handlers(app)
 
     app.include_router(verification_router, prefix=API_PREFIX)  # partner API key, not staff
@@ -116,6 +123,10 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     for router in (staff_router, centres_router, enrollment_router, cards_router,
                    partners_router, keys_admin_router, benefits_router, residents_router):
         app.include_router(router, prefix=API_PREFIX, dependencies=staff_only)
+    for pages in (web_public_pages, staff_pages):
+        app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(FastPath, path=f"{API_PREFIX}/verify", endpoint=verify_endpoint)
     app.add_middleware(BodySizeLimit, max_bytes=settings.photo_max_bytes + 1_048_576)
     app.add_middleware(LastResortErrors)

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     return_address: str = "Riverton ID Office\n100 Main Street\nRiverton, RV 10001"
     policy_file: Path | None = None
     session_hours: float = Field(default=8.0, gt=0, description="Staff token lifetime.")
+    page_idle_minutes: float = Field(
+        default=30, gt=0, description="Page sessions (cookies) end after this long unused.")
     cookie_secure: bool = True
     photo_max_bytes: int = 10 * 1024 * 1024
     qr_max_version: int = Field(default=20, ge=1, le=40)

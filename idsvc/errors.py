@@ -7,12 +7,14 @@ JSON `{"error": code, "message": text, ...}` with the right 4xx status.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 
 class DomainError(Exception):
@@ -91,15 +93,25 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Render every failure as `{"error", "message"}` with a 4xx, never a stack trace."""
+# Renders a refusal as an HTML page for browser routes; returns None for API routes.
+PageRenderer = Callable[[Request, int, dict[str, Any], dict[str, str] | None], Response | None]
+
+
+def install_error_handlers(app: FastAPI, *, pages: PageRenderer | None = None) -> None:
+    """Render every failure as `{"error", "message"}` with a 4xx, never a stack trace; on
+    the pages, the same failure as an HTML page (or a redirect to the login)."""
+
+    def respond(request: Request, status: int, body: dict[str, Any],
+                headers: dict[str, str] | None = None) -> Response:
+        page = pages(request, status, body, headers) if pages else None
+        return page or JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return respond(request, exc.status_code, exc.body(), exc.headers())
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         fields = _validation_errors(exc)
         unknown = [".".join(f["loc"][1:]) for f in fields if f["type"] == "extra_forbidden"]
         if unknown:
@@ -109,12 +121,12 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             body = {"error": "validation_failed", "message": "The request is not valid.",
                     "fields": fields}
-        return JSONResponse(body, status_code=422)
+        return respond(request, 422, body)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated",
                  403: "forbidden", 413: "too_large"}
         code = codes.get(exc.status_code, "http_error")
-        return JSONResponse({"error": code, "message": str(exc.detail)},
-                            status_code=exc.status_code, headers=exc.headers)
+        return respond(request, exc.status_code, {"error": code, "message": str(exc.detail)},
+                       exc.headers)

@@ -34,3 +34,27 @@ class PartnerKey(SQLModel, table=True):
     label: str = Field(default="", max_length=100)
     created_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PartnerUser(SQLModel, table=True):
+    """A person at a partner's desk who scans cards in the browser (no API key needed)."""
+
+    __tablename__ = "partner_users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: int = Field(foreign_key="partners.id", index=True)
+    username: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=255)
+    active: bool = True
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PartnerSession(SQLModel, table=True):
+    """A partner user's page session; only the token's SHA-256 is stored."""
+
+    __tablename__ = "partner_sessions"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="partner_users.id", index=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)

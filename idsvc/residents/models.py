@@ -42,3 +42,5 @@ class ResidentSession(SQLModel, table=True):
     token_hash: str = Field(primary_key=True, max_length=64)
     resident_id: str = Field(foreign_key="residents.id", index=True, max_length=32)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # Page cookies also end after a quiet spell (IDSVC_PAGE_IDLE_MINUTES).
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

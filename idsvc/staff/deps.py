@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from idsvc.db import SessionDep
 from idsvc.errors import Forbidden, Unauthorized
+from idsvc.runtime import runtime_of
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission, can
 from idsvc.staff.service import staff_for_token
@@ -28,8 +30,9 @@ def caller_token(request: Request, bearer: Annotated[str | None, Depends(_bearer
 CallerToken = Annotated[str, Depends(caller_token)]
 
 
-def current_staff(session: SessionDep, token: CallerToken) -> Staff:
-    return staff_for_token(session, token)
+def current_staff(request: Request, session: SessionDep, token: CallerToken) -> Staff:
+    idle = timedelta(minutes=runtime_of(request).settings.page_idle_minutes)
+    return staff_for_token(session, token, idle=idle)
 
 
 CurrentStaff = Annotated[Staff, Depends(current_staff)]

@@ -31,3 +31,5 @@ class StaffSession(SQLModel, table=True):
     kind: str = Field(max_length=8)
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # Page cookies also end after a quiet spell (IDSVC_PAGE_IDLE_MINUTES).
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -14,6 +14,7 @@ from idsvc.audit.service import Actor, record
 from idsvc.centres.service import get_centre
 from idsvc.clock import utcnow
 from idsvc.errors import Conflict, Invalid, Unauthorized
+from idsvc.sessions import still_open
 from idsvc.staff.models import Staff, StaffSession
 from idsvc.staff.passwords import hash_password, verify_password
 from idsvc.staff.roles import Role
@@ -76,18 +77,22 @@ def open_session(session: Session, *, staff: Staff, kind: str,
     now = utcnow()
     expires_at = now + lifetime
     session.add(StaffSession(token_hash=_token_hash(token), staff_id=staff.id, kind=kind,
-                             created_at=now, expires_at=expires_at))
+                             created_at=now, expires_at=expires_at, last_seen_at=now))
     record(session, actor=actor_of(staff), action="staff.login", subject_type="staff",
            subject_id=staff.id, details={"kind": kind})
     session.flush()
     return token, expires_at
 
 
-def staff_for_token(session: Session, token: str) -> Staff:
+def staff_for_token(session: Session, token: str, *, idle: timedelta | None = None) -> Staff:
+    """The account behind a token; a page cookie also ends after `idle` unused."""
     row = session.get(StaffSession, _token_hash(token))
-    if row is None or row.expires_at <= utcnow():
+    if row is None or not still_open(row, now=utcnow(),
+                                     idle=idle if row.kind == "cookie" else None):
         raise Unauthorized("The session has expired or is not valid; log in again.",
                            code="invalid_token")
+    if row in session.dirty:
+        session.flush()
     staff = session.get(Staff, row.staff_id)
     if staff is None or not staff.active:
         raise Unauthorized("This account is disabled.", code="account_disabled")

@@ -1,0 +1,29 @@
+"""Idle timeouts for page sessions (staff, partner desks, residents), in one rule."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+# A session's last-seen time is written at most this often: not one write per click.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+class PageSession(Protocol):
+    expires_at: datetime
+    last_seen_at: datetime | None
+
+
+def still_open(row: PageSession, *, now: datetime, idle: timedelta | None) -> bool:
+    """False once the session expired, or sat unused longer than `idle` (None: no idle
+    limit, as for API tokens). An open session is marked seen; the caller saves it."""
+    if row.expires_at <= now:
+        return False
+    if idle is None:
+        return True
+    seen = row.last_seen_at
+    if seen is not None and now - seen > idle:
+        return False
+    if seen is None or now - seen >= TOUCH_EVERY:
+        row.last_seen_at = now
+    return True

@@ -1,0 +1,1 @@
+"""The HTML pages' shared parts: languages, templates, CSRF, security headers, page sessions."""
