@@ -15,27 +15,39 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from idsvc.benefits.admin_pages import router as benefit_admin_pages
 from idsvc.benefits.api import partner_router as redemptions_router
 from idsvc.benefits.api import public_router as benefits_public_router
 from idsvc.benefits.api import router as benefits_router
+from idsvc.benefits.pages import public_router as benefits_pages
 from idsvc.cards.api import router as cards_router
+from idsvc.cards.pages import router as card_pages
 from idsvc.centres.api import router as centres_router
 from idsvc.changes.service import published
 from idsvc.config import Settings, get_settings
 from idsvc.crypto.admin_api import router as keys_admin_router
+from idsvc.crypto.admin_pages import router as key_admin_pages
 from idsvc.crypto.api import public_router as keys_public_router
 from idsvc.crypto.envelope import MasterKey, load_master_key
 from idsvc.db import make_engine, make_sessionmaker, read_only
 from idsvc.enrollment.api import public_router as enrollment_public_router
 from idsvc.enrollment.api import router as enrollment_router
+from idsvc.enrollment.pages import router as enrollment_pages
 from idsvc.enrollment.policy import load_policy
 from idsvc.errors import install_error_handlers
 from idsvc.middleware import BodySizeLimit, LastResortErrors
+from idsvc.partners.admin_pages import router as partner_admin_pages
 from idsvc.partners.api import router as partners_router
+from idsvc.partners.pages import public_router as partner_pages
+from idsvc.reports.api import router as reports_router
+from idsvc.reports.pages import router as report_pages
 from idsvc.residents.api import public_router as residents_public_router
 from idsvc.residents.api import resident_router as residents_self_router
 from idsvc.residents.api import router as residents_router
+from idsvc.residents.pages import public_router as resident_public_pages
+from idsvc.residents.pages import router as resident_pages
 from idsvc.runtime import Mirrors, Runtime
+from idsvc.staff.admin_pages import router as staff_admin_pages
 from idsvc.staff.api import public_router as auth_public_router
 from idsvc.staff.api import router as staff_router
 from idsvc.staff.deps import current_staff
@@ -46,7 +58,9 @@ from idsvc.verification.api import router as verification_router
 from idsvc.verification.api import verify as verify_endpoint
 from idsvc.verification.events import BatchingSink, EventSink, InlineSink
 from idsvc.verification.fastpath import FastPath
+from idsvc.verification.pages import public_router as offline_pages
 from idsvc.verification.ratelimit import RateLimiter
+from idsvc.web.admin_home import router as admin_home
 from idsvc.web.errors import render_error
 from idsvc.web.pages import public_router as web_public_pages
 from idsvc.web.security import SecurityHeaders
@@ -121,9 +135,14 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     app.include_router(residents_self_router, prefix=API_PREFIX)  # resident token, not staff
     staff_only = [Depends(current_staff)]
     for router in (staff_router, centres_router, enrollment_router, cards_router,
-                   partners_router, keys_admin_router, benefits_router, residents_router):
+                   partners_router, keys_admin_router, benefits_router, residents_router,
+                   reports_router):
         app.include_router(router, prefix=API_PREFIX, dependencies=staff_only)
-    for pages in (web_public_pages, staff_pages):
+    for pages in (web_public_pages, staff_pages, admin_home, partner_admin_pages,
+                  benefit_admin_pages, staff_admin_pages, key_admin_pages, report_pages,
+                  benefits_pages, resident_public_pages,
+                  resident_pages, offline_pages, partner_pages,
+                  enrollment_pages, card_pages):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeaders)

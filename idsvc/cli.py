@@ -29,9 +29,14 @@ from idsvc.db import make_engine, make_sessionmaker
 from idsvc.enrollment.policy import PolicyError, load_policy
 from idsvc.errors import DomainError
 from idsvc.partners import service as partners
+from idsvc.partners import users as partner_users
+from idsvc.partners.models import PartnerSession
 from idsvc.partners.scopes import DEFAULT_SCOPES, PartnerKind
+from idsvc.residents.models import ResidentSession
 from idsvc.runtime import Mirrors
+from idsvc.sessions import purge_expired
 from idsvc.staff import service as staff_service
+from idsvc.staff.models import StaffSession
 from idsvc.staff.roles import Role
 from idsvc.status.token import StatusListError
 from idsvc.verification import service as verification
@@ -230,6 +235,22 @@ def partner_create(name: str,
     typer.echo(f"API key (shown once): {api_key}")
 
 
+@partner_app.command("user-create")
+def partner_user_create(
+    partner_id: int, username: str,
+    password: Annotated[str | None, typer.Option(help="Prompted for when not given.")] = None,
+) -> None:
+    """Create a desk login for a partner's staff (they check cards at /partner/)."""
+    settings = get_settings()
+    password = password or typer.prompt("Password", hide_input=True,
+                                        confirmation_prompt=True)
+    with _session(settings) as session:
+        partner = partners.get_partner(session, partner_id)
+        user = partner_users.create_partner_user(session, partner=partner, username=username,
+                                                 password=password, actor=CLI_ACTOR)
+        typer.echo(f"created desk user {user.username} for partner {partner.id} {partner.name}")
+
+
 @app.command("offline-bundle")
 def offline_bundle(out: Annotated[Path | None, typer.Option(help="File; stdout if unset.")]
                    = None) -> None:
@@ -297,7 +318,8 @@ def purge(every: Annotated[float | None, typer.Option(
             events = verification.purge_events(
                 session, retention_days=settings.verification_retention_days)
             feed = changes.purge_before(session, utcnow() - timedelta(days=1))
-            sessions = staff_service.purge_expired_sessions(session)
+            sessions = sum(purge_expired(session, table, now=utcnow())
+                           for table in (StaffSession, PartnerSession, ResidentSession))
         typer.echo(f"purged {events} verification events, {feed} feed entries, "
                    f"{sessions} expired sessions")
         if every is None:

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from idsvc.web.i18n import LANGUAGES
+
 
 class Settings(BaseSettings):
     """Everything a deployment may change; defaults run a local demo on SQLite."""
@@ -26,6 +28,9 @@ class Settings(BaseSettings):
     city_name: str = "City of Riverton"
     return_address: str = "Riverton ID Office\n100 Main Street\nRiverton, RV 10001"
     policy_file: Path | None = None
+    card_language: str = Field(
+        default="en", description="The language of printed card captions (a page language); "
+                                  "the holder's own language is added for 'if found'.")
     session_hours: float = Field(default=8.0, gt=0, description="Staff token lifetime.")
     page_idle_minutes: float = Field(
         default=30, gt=0, description="Page sessions (cookies) end after this long unused.")
@@ -45,6 +50,13 @@ class Settings(BaseSettings):
         default=48, gt=0, description="Offline: older status lists give 'status_unknown'.")
     timezone: str = Field(default="America/New_York",
                           description="The city's time zone: ages and expiry dates use it.")
+
+    @field_validator("card_language")
+    @classmethod
+    def _page_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"card_language must be one of {', '.join(LANGUAGES)}")
+        return value
 
     @field_validator("timezone")
     @classmethod

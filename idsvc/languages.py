@@ -28,3 +28,9 @@ LANGUAGES: dict[str, str] = {
 
 def display_name(code: str) -> str:
     return LANGUAGES.get(code, code)
+
+
+def N_(text: str) -> str:
+    """Mark text for the translation catalogs where it is defined; it is translated where
+    it is shown (a printed card, a page)."""
+    return text

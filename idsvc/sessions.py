@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy import delete
+from sqlmodel import Session
 
 # A session's last-seen time is written at most this often: not one write per click.
 TOUCH_EVERY = timedelta(seconds=60)
@@ -27,3 +30,9 @@ def still_open(row: PageSession, *, now: datetime, idle: timedelta | None) -> bo
     if seen is None or now - seen >= TOUCH_EVERY:
         row.last_seen_at = now
     return True
+
+
+def purge_expired(session: Session, table: type[Any], *, now: datetime) -> int:
+    """Delete a session table's rows past their lifetime (run by `idsvc purge`)."""
+    result = session.execute(delete(table).where(table.expires_at < now))
+    return int(result.rowcount or 0)

@@ -18,7 +18,6 @@ from idsvc.benefits.schemas import (
     BenefitUpdate,
     Limit,
     PartnerSummary,
-    RedemptionCount,
     RedemptionCreate,
     RedemptionPublic,
 )
@@ -40,7 +39,6 @@ public_router = APIRouter(tags=["benefits"])
 partner_router = APIRouter(tags=["redemptions"])
 router = APIRouter(tags=["benefits"])
 PartnerAdmin = Annotated[Staff, Depends(require(Permission.MANAGE_PARTNERS))]
-ReportReader = Annotated[Staff, Depends(require(Permission.READ_REPORTS))]
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=100,
                                        pattern=r"^[A-Za-z0-9_.:-]+$")]
 
@@ -83,14 +81,6 @@ def update_benefit(session: SessionDep, benefit_id: RowId, body: BenefitUpdate,
                                      fields=body.model_dump(exclude_unset=True),
                                      actor=actor_of(admin))
     return _public(benefit, get_partner(session, benefit.partner_id))
-
-
-@router.get("/reports/redemptions")
-def redemption_counts(session: SessionDep, _: ReportReader) -> list[RedemptionCount]:
-    """Live redemptions per partner, benefit and month (UTC)."""
-    return [RedemptionCount(partner_id=p, partner_name=pn, benefit_id=b, benefit_name=bn,
-                            month=m, count=n)
-            for p, pn, b, bn, m, n in service.monthly_counts(session)]
 
 
 def _redemption(redemption: Redemption, benefit_name: str, key: bytes) -> RedemptionPublic:

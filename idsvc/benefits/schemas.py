@@ -101,11 +101,3 @@ class RedemptionPublic(BaseModel):
     voided_at: datetime | None
     card: str = Field(description="A pseudonym of the card, the same for this partner only.")
 
-
-class RedemptionCount(BaseModel):
-    partner_id: int
-    partner_name: str
-    benefit_id: int
-    benefit_name: str
-    month: str
-    count: int

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import String, cast, func, update
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from idsvc.audit.service import Actor, record
@@ -273,20 +273,6 @@ def partner_log(session: Session, *, partner_id: int, since: datetime | None,
     if until is not None:
         statement = statement.where(Redemption.redeemed_at < until)
     return [(r, name) for r, name in session.exec(statement)]
-
-
-def monthly_counts(session: Session) -> list[tuple[int, str, int, str, str, int]]:
-    """(partner id, partner name, benefit id, benefit name, month, live redemptions)."""
-    month = func.substr(cast(Redemption.redeemed_at, String), 1, 7)  # 'YYYY-MM', UTC
-    statement = (select(Partner.id, Partner.name, Benefit.id, Benefit.name, month,
-                        func.count(Redemption.id))
-                 .join(Benefit, Benefit.id == Redemption.benefit_id)
-                 .join(Partner, Partner.id == Benefit.partner_id)
-                 .where(Redemption.voided_at.is_(None))  # type: ignore[union-attr]
-                 .group_by(Partner.id, Partner.name, Benefit.id, Benefit.name, month)
-                 .order_by(month, Partner.name, Benefit.name))
-    return [tuple(row) for row in session.exec(statement)]  # type: ignore[misc]
-
 
 
 def offers_for(session: Session, *, partner_id: int, card_ref: str, born: date | None,

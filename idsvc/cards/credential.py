@@ -135,6 +135,8 @@ def decode(text: str) -> DecodedCredential:
         signed = inflater.decompress(compressed, MAX_DECOMPRESSED)
         if inflater.unconsumed_tail:
             raise CredentialError("The credential is too large.")
+        if not inflater.eof or inflater.unused_data:  # cut short, or junk after the stream
+            raise CredentialError("Not a complete zlib stream.")
     except (ValueError, zlib.error) as exc:
         raise CredentialError("Not a Base45/zlib credential.") from exc
     try:

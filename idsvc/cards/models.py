@@ -31,7 +31,7 @@ class Card(SQLModel, table=True):
     state: str = Field(max_length=16, index=True)
     state_reason: str | None = Field(default=None, max_length=32)
     state_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    issued_at: datetime = Field(sa_type=UTCDateTime)
+    issued_at: datetime = Field(sa_type=UTCDateTime, index=True)  # reports by issue week
     expires_on: date | None = None
     status_list_id: int = Field(foreign_key="status_lists.id")
     status_idx: int

@@ -24,6 +24,7 @@ from qrcode.constants import ERROR_CORRECT_Q
 
 from idsvc.cards.emblem import city_emblem, city_initial, heart_mark, star_mark
 from idsvc.cards.fonts import Script, get_font, script_of, segments
+from idsvc.languages import N_
 
 DPI = 300
 CARD_SIZE = (1011, 638)  # CR80, 85.60 x 53.98 mm
@@ -48,21 +49,21 @@ _QR_CHARSET = re.compile(r"[0-9A-Z $%*+\-./:]*")
 
 @dataclass(frozen=True)
 class CardLabels:
-    """Printed captions; English defaults, a translation layer passes other languages."""
+    """Printed captions, in English here; `idsvc.cards.labels` gives them in another language."""
 
-    title: str = "Municipal ID"
-    name: str = "Name"
-    date_of_birth: str = "Date of birth"
-    gender: str = "Gender"
-    card_number: str = "Card no."
-    issued: str = "Issued"
-    expires: str = "Expires"
-    never_expires: str = "No expiry"
-    veteran: str = "Veteran"
-    organ_donor: str = "Organ donor"
-    emergency_contact: str = "Emergency contact"
-    languages: str = "Languages"
-    if_found: str = "If found, please return to:"
+    title: str = N_("Municipal ID")
+    name: str = N_("Name")
+    date_of_birth: str = N_("Date of birth")
+    gender: str = N_("Gender")
+    card_number: str = N_("Card no.")
+    issued: str = N_("Issued")
+    expires: str = N_("Expires")
+    never_expires: str = N_("No expiry")
+    veteran: str = N_("Veteran")
+    organ_donor: str = N_("Organ donor")
+    emergency_contact: str = N_("Emergency contact")
+    languages: str = N_("Languages")
+    if_found: str = N_("If found, please return to:")
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class CardFace:
     qr_text: str
     return_to: str
     labels: CardLabels = CardLabels()
+    # The 'if found' caption again in the holder's own language, when it differs.
+    if_found_local: str | None = None
 
 
 @dataclass(frozen=True)
@@ -578,12 +581,15 @@ def _draw_back_column(card: Image.Image, draw: ImageDraw.ImageDraw, face: CardFa
 
 
 def _draw_return_to(draw: ImageDraw.ImageDraw, face: CardFace, space: Box) -> None:
-    """The lost-card caption and address, set at the bottom of ``space``."""
+    """The lost-card caption (also in the holder's language) and address, set at the bottom
+    of ``space``."""
     lines = [line.strip() for line in face.return_to.splitlines() if line.strip()]
-    label_h = 32
+    captions = [face.labels.if_found] + ([face.if_found_local] if face.if_found_local else [])
+    label_h = 32 * len(captions)
     address = fit_block(lines, space.w, space.h - label_h, ADDRESS)
     top = space.bottom - math.ceil(address.height) - label_h
-    draw_text(draw, face.labels.if_found, Box(space.x, top, space.w, 30), LABEL, MUTED)
+    for row, caption in enumerate(captions):
+        draw_text(draw, caption, Box(space.x, top + 32 * row, space.w, 30), LABEL, MUTED)
     draw_fitted(
         draw, address, Box(space.x, top + label_h, space.w, space.bottom - top - label_h), INK
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func
@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from idsvc.audit.service import Actor, record
 from idsvc.cards import credential, numbers, render
+from idsvc.cards.labels import if_found_for_holder, labels_in
 from idsvc.cards.models import Card
 from idsvc.cards.qr import alphanumeric_capacity
 from idsvc.cards.render import CardFace
@@ -308,10 +309,12 @@ class PrintLayout:
     city_name: str
     return_address: str
     timezone: str
+    language: str = "en"  # the captions' language; the holder's own is added for 'if found'
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PrintLayout:
-        return cls(settings.city_name, settings.return_address, settings.timezone)
+        return cls(settings.city_name, settings.return_address, settings.timezone,
+                   settings.card_language)
 
 
 PRINTERS: dict[str, Callable[[CardFace], bytes]] = {
@@ -328,28 +331,26 @@ def print_card(session: Session, *, number: str, keys: MasterKey, actor: Actor,
     The audit append holds a lock until commit, so the slow part comes first.
     """
     loaded = _load(session, number=number, keys=keys)
-    face = card_face(loaded, city_name=layout.city_name, return_address=layout.return_address,
-                     timezone=layout.timezone)
+    face = card_face(loaded, layout=layout)
     rendered = {name: PRINTERS[name](face) for name in files}
     _audit_access(session, card=loaded.card, actor=actor, purpose="print")
     return loaded.card, rendered
 
 
-def card_face(record_: CardRecord, *, city_name: str, return_address: str,
-              timezone: str) -> CardFace:
+def card_face(record_: CardRecord, *, layout: PrintLayout) -> CardFace:
     """What the printer puts on the card, from the stored record."""
     person, card = record_.person, record_.card
     if record_.portrait_jpeg is None:
         raise Invalid("The card's holder has no photo.", code="photo_required")
     contact = person.emergency_contact
     return CardFace(
-        city_name=city_name,
+        city_name=layout.city_name,
         card_number=numbers.display(card.number),
         version=card.version,
         full_name=person.full_name,
         date_of_birth=person.date_of_birth,
         gender=None if person.gender == "U" else person.gender,
-        issued_on=local_date(card.issued_at, timezone),
+        issued_on=local_date(card.issued_at, layout.timezone),
         expires_on=card.expires_on,
         photo_jpeg=record_.portrait_jpeg,
         veteran=person.veteran,
@@ -357,7 +358,9 @@ def card_face(record_: CardRecord, *, city_name: str, return_address: str,
         emergency_contact=contact.one_line() if contact else None,
         languages=tuple(display_name(code) for code in person.preferred_languages),
         qr_text=record_.qr_text,
-        return_to=return_address,
+        return_to=layout.return_address,
+        labels=labels_in(layout.language),
+        if_found_local=if_found_for_holder(person.preferred_languages, layout.language),
     )
 
 
@@ -410,3 +413,19 @@ def holder_street_address(session: Session, *, number: str, keys: MasterKey) -> 
     person = residents.read_personal_data(residents.get_resident(session, card.resident_id),
                                           keys)
     return person.address.one_line() if person.address.kind == AddressKind.STREET else None
+
+
+def find_cards_of_person(session: Session, *, keys: MasterKey, given_name: str,
+                         family_name: str, date_of_birth: date, actor: Actor) -> list[Card]:
+    """The newest version of each card held by the person with exactly this name and birth
+    date, found through the keyed blind index (no plaintext search); audited as a search
+    by `actor`, naming no one (the event lists only the cards found)."""
+    found: list[Card] = []
+    for resident in residents.residents_named(session, keys=keys, given_name=given_name,
+                                              family_name=family_name,
+                                              date_of_birth=date_of_birth):
+        found += [find_card(session, number) for number in card_numbers_of(session, resident.id)]
+    record(session, actor=actor, action="card.search", subject_type="card",
+           subject_id="name_and_birth_date",
+           details={"results": len(found), "cards": sorted(card.id for card in found)})
+    return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlmodel import Session, select
@@ -263,3 +263,28 @@ def reject(session: Session, *, application: Application, staff: Staff, reason: 
     record(session, actor=actor_of(staff), action="application.reject",
            subject_type="application", subject_id=application.id)
     return application
+
+
+def applications_between(session: Session, *, centre_id: int, start: datetime,
+                         end: datetime) -> list[Application]:
+    """A centre's applications taken in [start, end), oldest first: the clerk's day list."""
+    statement = (select(Application)
+                 .where(Application.centre_id == centre_id, Application.created_at >= start,
+                        Application.created_at < end)
+                 .order_by(Application.created_at))  # type: ignore[arg-type]
+    return list(session.exec(statement))
+
+
+def application_photo(session: Session, *, application: Application, keys: MasterKey,
+                      staff: Staff) -> bytes | None:
+    """The processed portrait of an application, as the card will print it; an audited read."""
+    resident = residents.get_resident(session, application.resident_id)
+    portrait = residents.read_photo(resident, keys)
+    record(session, actor=actor_of(staff), action="application.photo_read",
+           subject_type="application", subject_id=application.id)
+    return portrait
+
+
+def document_checks(session: Session, *, application_id: str) -> list[DocumentCheck]:
+    """The documents examined for an application so far, in the order they were checked."""
+    return _documents(session, application_id)

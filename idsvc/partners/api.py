@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from idsvc.db import RowId, SessionDep
-from idsvc.partners import service
-from idsvc.partners.models import Partner, PartnerKey
+from idsvc.partners import service, users
+from idsvc.partners.models import Partner, PartnerKey, PartnerUser
 from idsvc.partners.schemas import (
     KeyCreate,
     KeyPublic,
@@ -16,6 +16,8 @@ from idsvc.partners.schemas import (
     PartnerCreate,
     PartnerPublic,
     PartnerUpdate,
+    PartnerUserCreate,
+    PartnerUserPublic,
 )
 from idsvc.staff.deps import require
 from idsvc.staff.models import Staff
@@ -81,4 +83,32 @@ def revoke_key(session: SessionDep, partner_id: RowId, key_id: RowId,
                admin: PartnerAdmin) -> Response:
     service.revoke_key(session, partner=service.get_partner(session, partner_id), key_id=key_id,
                        actor=actor_of(admin))
+    return Response(status_code=204)
+
+
+def _user(user: PartnerUser) -> PartnerUserPublic:
+    return PartnerUserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post("/partners/{partner_id}/users", status_code=201)
+def create_user(session: SessionDep, partner_id: RowId, body: PartnerUserCreate,
+                admin: PartnerAdmin) -> PartnerUserPublic:
+    """A desk login for the partner's staff, who check cards at /partner/ in a browser."""
+    partner = service.get_partner(session, partner_id)
+    return _user(users.create_partner_user(session, partner=partner, username=body.username,
+                                           password=body.password, actor=actor_of(admin)))
+
+
+@router.get("/partners/{partner_id}/users")
+def list_users(session: SessionDep, partner_id: RowId, _: PartnerAdmin) -> list[PartnerUserPublic]:
+    return [_user(u) for u in users.list_partner_users(session,
+                                                       service.get_partner(session, partner_id))]
+
+
+@router.delete("/partners/{partner_id}/users/{user_id}", status_code=204)
+def deactivate_user(session: SessionDep, partner_id: RowId, user_id: RowId,
+                    admin: PartnerAdmin) -> Response:
+    """Disable the login and end its sessions at once."""
+    users.deactivate_partner_user(session, partner=service.get_partner(session, partner_id),
+                                  user_id=user_id, actor=actor_of(admin))
     return Response(status_code=204)

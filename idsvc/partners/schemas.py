@@ -52,3 +52,18 @@ class KeyPublic(BaseModel):
 
 class NewKey(KeyPublic):
     api_key: str = Field(description="Shown once: store it now, it cannot be read again.")
+
+
+class PartnerUserCreate(_Strict):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=1, max_length=256)
+
+
+class PartnerUserPublic(BaseModel):
+    """A desk login as administrators see it: never its password or hash."""
+
+    id: int
+    partner_id: int
+    username: str
+    active: bool
+    created_at: datetime

@@ -128,9 +128,10 @@ def revoke_key(session: Session, *, partner: Partner, key_id: int, actor: Actor)
 
 @dataclass(frozen=True)
 class PartnerCredential:
-    """What verification needs to know about one usable API key."""
+    """What verification needs to know about one usable API key (or, with no key, a desk
+    user's partner: `key_id` None)."""
 
-    key_id: int
+    key_id: int | None
     prefix: str
     secret_hash: str
     partner_id: int

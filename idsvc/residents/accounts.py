@@ -19,6 +19,7 @@ from idsvc.audit.service import Actor, record
 from idsvc.clock import utcnow
 from idsvc.errors import DomainError, Invalid, Unauthorized
 from idsvc.residents.models import ResidentAccount, ResidentSession
+from idsvc.sessions import still_open
 from idsvc.staff.passwords import hash_password, verify_password
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a desk
@@ -123,10 +124,14 @@ def login(session: Session, *, resident_id: str | None, secret: str) -> str | Do
     return token
 
 
-def resident_for_token(session: Session, token: str) -> str:
+def resident_for_token(session: Session, token: str, *, idle: timedelta | None = None) -> str:
+    """The resident behind a token; a page cookie (`idle` given) also ends after `idle`
+    unused, so a phone left on a counter does not stay logged in for two hours."""
     row = session.get(ResidentSession, _digest(token))
-    if row is None or row.expires_at <= utcnow():
+    if row is None or not still_open(row, now=utcnow(), idle=idle):
         raise Unauthorized("Log in again.", code="invalid_token")
+    if row in session.dirty:
+        session.flush()
     return row.resident_id
 
 

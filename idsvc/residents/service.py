@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from pydantic import ValidationError
 from sqlmodel import Session, select
@@ -102,3 +103,11 @@ def residents_matching(session: Session, *, match_key: str,
     if exclude_id is not None:
         statement = statement.where(Resident.id != exclude_id)
     return list(session.exec(statement))
+
+
+def residents_named(session: Session, *, keys: MasterKey, given_name: str, family_name: str,
+                    date_of_birth: date) -> list[Resident]:
+    """Residents whose blind index matches this exact name and birth date (never a prefix)."""
+    key = person_match_key(keys.blind_index_key, given_name=given_name,
+                           family_name=family_name, date_of_birth=date_of_birth)
+    return residents_matching(session, match_key=key)

@@ -7,13 +7,12 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from idsvc.audit.service import Actor, record
 from idsvc.centres.service import get_centre
 from idsvc.clock import utcnow
-from idsvc.errors import Conflict, Invalid, Unauthorized
+from idsvc.errors import Conflict, Invalid, NotFound, Unauthorized
 from idsvc.sessions import still_open
 from idsvc.staff.models import Staff, StaffSession
 from idsvc.staff.passwords import hash_password, verify_password
@@ -121,7 +120,27 @@ def set_password(session: Session, *, staff: Staff, password: str, actor: Actor)
            subject_id=staff.id)
 
 
-def purge_expired_sessions(session: Session) -> int:
-    result = session.execute(delete(StaffSession)
-                             .where(StaffSession.expires_at < utcnow()))  # type: ignore[arg-type]
-    return int(result.rowcount or 0)
+def get_staff(session: Session, staff_id: str) -> Staff:
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound("No such staff account.", code="staff_not_found")
+    return staff
+
+
+def deactivate_staff(session: Session, *, staff: Staff, actor: Actor) -> Staff:
+    """Disable an account and end its open sessions at once (idempotent).
+
+    Nobody disables their own account: the last administrator could lock everyone out.
+    """
+    if actor == actor_of(staff):
+        raise Conflict("You cannot deactivate your own account.", code="cannot_deactivate_self")
+    for open_session_row in session.exec(select(StaffSession)
+                                         .where(StaffSession.staff_id == staff.id)):
+        session.delete(open_session_row)
+    if staff.active:
+        staff.active = False
+        session.add(staff)
+        record(session, actor=actor, action="staff.deactivate", subject_type="staff",
+               subject_id=staff.id)
+    session.flush()
+    return staff

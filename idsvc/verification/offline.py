@@ -72,11 +72,16 @@ class OfflineTrust:
 
 
 def status_lists(tokens: list[str], keys: Mapping[str, TrustedKey]) -> dict[str, StatusListToken]:
-    """Parse and check signed status lists; a compromised key's lists are not believed."""
+    """Parse and check signed status lists. A list that fails its check (a compromised or
+    unknown key, a bad signature, a damaged token) is left out, so its cards are
+    `status_unknown`; the bundle's other lists still count."""
     trusted = {kid: k.public_key for kid, k in keys.items() if k.state != KeyState.COMPROMISED}
     parsed = {}
     for text in tokens:
-        token = parse_token(text.strip(), public_keys=trusted)
+        try:
+            token = parse_token(text.strip(), public_keys=trusted)
+        except StatusListError:
+            continue
         parsed[token.uri] = token
     return parsed
 

@@ -27,8 +27,15 @@ def _read(path: Path, locale: str | None = None) -> Catalog:
         return read_po(handle, locale=locale, domain=DOMAIN)
 
 
-def extract() -> set[str]:
-    """The message ids marked in the sources now, as babel.cfg says where to look."""
+MessageKey = tuple[str | None, str]  # (context, first msgid)
+
+
+def _key(message_id: str | tuple[str, ...], context: str | None) -> MessageKey:
+    return context, message_id if isinstance(message_id, str) else message_id[0]
+
+
+def extract() -> set[MessageKey]:
+    """The messages marked in the sources now, as babel.cfg says where to look."""
     config = ConfigParser()
     config.read(ROOT / "babel.cfg")
     method_map, options_map = [], {}
@@ -37,26 +44,25 @@ def extract() -> set[str]:
         method_map.append((pattern.strip(), method.strip()))
         options_map[pattern.strip()] = dict(config.items(section))
     found = extract_from_dir(ROOT, method_map, options_map)
-    return {message if isinstance(message, str) else message[0]
-            for _, _, message, _, _ in found}
+    return {_key(message, context) for _, _, message, _, context in found}
 
 
-def template_ids() -> set[str]:
-    return {m.id if isinstance(m.id, str) else m.id[0] for m in _read(TEMPLATE) if m.id}
+def template_ids() -> set[MessageKey]:
+    return {_key(m.id, m.context) for m in _read(TEMPLATE) if m.id}
 
 
-def missing(code: str) -> list[str]:
+def missing(code: str) -> list[MessageKey]:
     """Messages of the template that this language lacks (absent, empty or fuzzy)."""
     catalog = _read(catalog_path(code), code)
     gaps = []
     for message in _read(TEMPLATE):
         if not message.id:
             continue
-        found = catalog.get(message.id)
+        found = catalog.get(message.id, context=message.context)
         strings = found.string if found is not None else None
         translated = (all(strings) if isinstance(strings, tuple | list) else bool(strings))
         if found is None or found.fuzzy or not translated:
-            gaps.append(message.id if isinstance(message.id, str) else message.id[0])
+            gaps.append(_key(message.id, message.context))
     return gaps
 
 

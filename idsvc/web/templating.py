@@ -23,6 +23,8 @@ from idsvc.web import i18n
 from idsvc.web.csrf import CSRF_FIELD, attach_cookie, csrf_token
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+# CLDR has no month names for Haitian Creole ("2026 M03 31"): numbers, day first as in Haiti.
+_NUMERIC_DATES = {"ht": ("dd/MM/yyyy", "dd/MM/yyyy HH:mm")}
 
 
 @lru_cache(maxsize=len(i18n.LANGUAGES))
@@ -32,11 +34,15 @@ def environment(code: str) -> Environment:
     env.install_gettext_translations(i18n.translations(code), newstyle=True)  # type: ignore[attr-defined]
     locale = code
 
+    numeric = _NUMERIC_DATES.get(code)
+
     def day(value: date | None, style: str = "medium") -> str:
-        return "" if value is None else format_date(value, format=style, locale=locale)
+        pattern = numeric[0] if numeric else style
+        return "" if value is None else format_date(value, format=pattern, locale=locale)
 
     def moment(value: datetime | None, style: str = "medium") -> str:
-        return "" if value is None else format_datetime(value, format=style, locale=locale)
+        pattern = numeric[1] if numeric else style
+        return "" if value is None else format_datetime(value, format=pattern, locale=locale)
 
     def number(value: float | int) -> str:
         return format_decimal(value, locale=locale)

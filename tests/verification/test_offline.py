@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import timedelta
 
 import pytest
 
+from idsvc.cards.base45 import b45decode, b45encode
 from idsvc.clock import utcnow
 from idsvc.status.token import parse_token
 from idsvc.verification.checker import Result
@@ -112,3 +114,26 @@ def test_card_image_read_by_the_offline_reader(client, clerk, tmp_path):
     photo = tmp_path / "card.png"
     photo.write_bytes(back)
     assert credential_text(str(photo)) == card_qr(client, clerk, card["card_number"])
+
+
+def test_one_bad_status_list_does_not_spoil_the_bundle(client, cards_in_every_state):
+    bundle = client.get("/offline-bundle.json").json()
+    uris = list(bundle["status_lists"])
+    bundle["status_lists"]["https://id.riverton.example/status/999"] = "not.a.token"
+    first = bundle["status_lists"][uris[0]]
+    header, payload, signature = first.split(".")
+    bundle["status_lists"]["https://id.riverton.example/status/998"] = (
+        f"{header}.{payload}.{'A' * len(signature)}")
+    trust = trust_from_bundle(bundle, max_age=DAY)
+    assert set(trust.lists) == set(uris)
+    assert verify_offline(cards_in_every_state["valid"], trust, now=utcnow()).result == "valid"
+
+
+def test_a_cut_or_padded_zlib_stream_is_invalid(client, cards_in_every_state):
+    trust = trust_from_bundle(client.get("/offline-bundle.json").json(), max_age=DAY)
+    raw = b45decode(cards_in_every_state["valid"])
+    assert zlib.decompress(raw)  # the real one is whole
+    for damaged in (raw[:-4], raw + b"junk"):
+        text = b45encode(damaged).decode()
+        check = verify_offline(text, trust, now=utcnow())
+        assert (check.result, check.reason) == (Result.INVALID, "malformed")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -11,6 +11,7 @@ from idsvc.clock import utcnow
 from idsvc.staff.models import StaffSession
 from idsvc.web import i18n
 from idsvc.web.navigation import safe_next
+from idsvc.web.templating import environment
 from tests.conftest import PASSWORD
 from tests.pages import csrf, post_form, staff_login
 
@@ -144,3 +145,10 @@ def test_a_residents_language_for_printed_text():
     assert i18n.for_resident(["ase", "spa"]) == "es"
     assert i18n.for_resident(["ita"]) == "en"
     assert i18n.for_resident([]) == "en"
+
+
+def test_dates_read_naturally_in_each_language():
+    day = date(2026, 3, 31)
+    assert environment("en").filters["day"](day) == "Mar 31, 2026"
+    assert environment("ht").filters["day"](day) == "31/03/2026"
+    assert "2026" in environment("zh_Hans").filters["day"](day)

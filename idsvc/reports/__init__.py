@@ -1,0 +1,1 @@
+"""Aggregate reports for administrators and auditors: counts, never a person."""
