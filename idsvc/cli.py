@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from sqlmodel import Session
 
 from idsvc import demo as demo_data
 from idsvc import migrations
+from idsvc.app import create_app
 from idsvc.audit.service import Actor, verify_log
 from idsvc.cards import lifecycle
 from idsvc.cards import service as cards
@@ -368,13 +370,23 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
         sample = demo_data.ensure_sample_card(session, settings=settings, keys=keys,
                                               policy=load_policy(settings.policy_file),
                                               centre_id=centre.id, actor=CLI_ACTOR)
+        museum = demo_data.ensure_museum(session, CLI_ACTOR)
+        desk_password = demo_data.reset_desk_user(session, partner=museum, actor=CLI_ACTOR)
+        code = demo_data.sample_activation_code(session, card_number=sample, actor=CLI_ACTOR)
     base = f"http://{host}:{port}"
     typer.echo(f"signing key {key.kid}; service centre {centre.code}; sample card {sample}")
     typer.echo("Demo logins (new passwords on every run):")
     for username, password in passwords.items():
-        typer.echo(f"  {username:<6} {password}")
+        typer.echo(f"  {username:<6} {password}   staff pages: {base}/staff/login")
+    typer.echo(f"  {demo_data.DEMO_DESK_USER} {desk_password}   partner desk: {base}/partner/login")
+    typer.echo(f"  sample resident: card {sample}, activation code {code}   "
+               f"{base}/resident/activate")
     typer.echo(f"Get a token:  curl -d 'username=clerk&password=<above>' "
                f"{base}/api/v1/auth/token")
     typer.echo(f"Sample card:  {base}/api/v1/cards/{sample}/card.pdf (with the token)")
     typer.echo(f"API docs:     {base}/docs")
-    uvicorn.run("idsvc.app:create_app", factory=True, host=host, port=port)
+    # The demo serves plain http on this machine: cookies cannot be Secure-only there,
+    # unless the operator said otherwise.
+    if "IDSVC_COOKIE_SECURE" not in os.environ:
+        settings = settings.model_copy(update={"cookie_secure": False})
+    uvicorn.run(create_app(settings), host=host, port=port)

@@ -10,13 +10,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def local_time(moment: datetime, zone: str) -> datetime:
+    """An instant as the city's clocks show it: pages print times in city time."""
+    return moment.astimezone(ZoneInfo(zone))
+
+
 def local_date(moment: datetime, zone: str) -> date:
     """The calendar date in the city: birthdays and expiry days turn at local midnight."""
-    return moment.astimezone(ZoneInfo(zone)).date()
+    return local_time(moment, zone).date()
 
 
 def local_today(zone: str) -> date:
     return local_date(utcnow(), zone)
+
+
+def start_of_local_day(day: date, zone: str) -> datetime:
+    """Local midnight at the start of `day` in the city, in UTC."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def end_of_local_day(day: date, zone: str) -> datetime:

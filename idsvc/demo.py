@@ -1,4 +1,6 @@
-"""Demo data for `idsvc demo`: a service centre, staff to log in with, one sample card.
+"""Demo data for `idsvc demo`: a service centre, staff to log in with, one sample card,
+a museum partner with an offer and a desk login, and an activation code for the sample
+resident, so every page can be tried at once.
 
 The sample resident is fictional and the photo a drawn silhouette, so a first run shows
 a real printed card without anyone's personal data.
@@ -14,6 +16,8 @@ from PIL import Image, ImageDraw
 from sqlmodel import Session
 
 from idsvc.audit.service import Actor
+from idsvc.benefits import service as benefits
+from idsvc.benefits.schemas import BenefitCreate
 from idsvc.cards import service as cards
 from idsvc.centres import service as centres
 from idsvc.centres.models import ServiceCentre
@@ -21,12 +25,19 @@ from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
 from idsvc.enrollment.photo import normalise_portrait
 from idsvc.enrollment.policy import Policy
+from idsvc.partners import service as partners
+from idsvc.partners import users as partner_users
+from idsvc.partners.models import Partner
+from idsvc.partners.scopes import PartnerKind
+from idsvc.residents import accounts
 from idsvc.residents import service as residents
 from idsvc.residents.schemas import PersonalData
 from idsvc.staff import service as staff_service
 from idsvc.staff.roles import Role
 
 DEMO_CENTRE = "CENTRAL"
+DEMO_MUSEUM = "Riverton Museum of Art"
+DEMO_DESK_USER = "museum-desk"
 SAMPLE_RESIDENT = PersonalData(
     given_name="Alex", family_name="Sample", date_of_birth=date(1990, 6, 15), gender="X",
     address={"line1": "1 Example Street", "city": "Riverton", "postal_code": "10001"},
@@ -83,3 +94,35 @@ def ensure_sample_card(session: Session, *, settings: Settings, keys: MasterKey,
                                   actor=actor, issued_by=None, centre_id=centre_id)
     return cards.issue_card(session, resident=resident, application_id=None,
                             context=context).number
+
+
+def ensure_museum(session: Session, actor: Actor) -> Partner:
+    """A cultural partner with one free-admission offer, created on the first run."""
+    museum = next((p for p in partners.list_partners(session) if p.name == DEMO_MUSEUM), None)
+    if museum is not None:
+        return museum
+    museum = partners.create_partner(session, name=DEMO_MUSEUM, kind=PartnerKind.CULTURAL,
+                                     actor=actor)
+    offer = BenefitCreate(name="Free admission", category="museum",
+                          description="One free visit a month for cardholders.",
+                          limit={"count": 1, "period": "month"})
+    benefits.create_benefit(session, partner=museum, fields=offer.model_dump(), actor=actor)
+    return museum
+
+
+def reset_desk_user(session: Session, *, partner: Partner, actor: Actor) -> str:
+    """The museum's desk login, with a fresh password on every run (printed once)."""
+    password = secrets.token_urlsafe(12)
+    user = partner_users.find_user(session, DEMO_DESK_USER)
+    if user is None:
+        partner_users.create_partner_user(session, partner=partner, username=DEMO_DESK_USER,
+                                          password=password, actor=actor)
+    else:
+        partner_users.set_password(session, user=user, password=password, actor=actor)
+    return password
+
+
+def sample_activation_code(session: Session, *, card_number: str, actor: Actor) -> str:
+    """A new one-time code for the sample resident's pages (it also unlocks the account)."""
+    card = cards.find_card(session, card_number)
+    return accounts.issue_activation_code(session, resident_id=card.resident_id, actor=actor)

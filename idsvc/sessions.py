@@ -8,6 +8,8 @@ from typing import Any, Protocol
 from sqlalchemy import delete
 from sqlmodel import Session
 
+from idsvc.config import Settings
+
 # A session's last-seen time is written at most this often: not one write per click.
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -15,6 +17,11 @@ TOUCH_EVERY = timedelta(seconds=60)
 class PageSession(Protocol):
     expires_at: datetime
     last_seen_at: datetime | None
+
+
+def page_idle(settings: Settings) -> timedelta:
+    """How long a page session may sit unused (API tokens have no idle limit)."""
+    return timedelta(minutes=settings.page_idle_minutes)
 
 
 def still_open(row: PageSession, *, now: datetime, idle: timedelta | None) -> bool:

@@ -15,6 +15,7 @@ from idsvc.cli import app as cli
 from idsvc.config import get_settings
 from idsvc.db import make_engine
 from tests.factories import enroll_and_approve
+from tests.pages import post_form
 
 
 @pytest.fixture
@@ -84,21 +85,35 @@ def test_unknown_card_number_is_a_clear_error(run):
 
 def test_demo_sets_everything_up_once_and_serves(run, monkeypatch):
     served = []
-    monkeypatch.setattr("idsvc.cli.uvicorn.run", lambda *a, **k: served.append(k))
+    monkeypatch.delenv("IDSVC_COOKIE_SECURE", raising=False)
+    monkeypatch.setattr("idsvc.cli.uvicorn.run",
+                        lambda app, **k: served.append({"app": app, **k}))
     first = run("demo").output
     second = run("demo").output
     assert len(served) == 2 and served[0]["port"] == 8000
     sample = re.search(r"sample card (\d{12})", first).group(1)
     assert f"sample card {sample}" in second  # issued once, not on every run
-    passwords = [re.findall(r"^\s+clerk\s+(\S+)$", out, re.M)[0] for out in (first, second)]
+    passwords = [re.findall(r"^\s+clerk\s+(\S+)\s", out, re.M)[0] for out in (first, second)]
     assert passwords[0] != passwords[1]
+    desk = re.findall(r"^\s+museum-desk\s+(\S+)\s", second, re.M)[0]
+    code = re.search(r"activation code (\S+)", second).group(1)
 
-    with TestClient(create_app(get_settings())) as client:
+    assert served[1]["app"].state.runtime.settings.cookie_secure is False  # plain-http demo
+    with TestClient(served[1]["app"]) as client:
         token = client.post("/api/v1/auth/token", data={
             "username": "clerk", "password": passwords[1]}).json()["access_token"]
         pdf = client.get(f"/api/v1/cards/{sample}/card.pdf",
                          headers={"Authorization": f"Bearer {token}"})
+        desk_login = post_form(client, "/partner/login",
+                               {"username": "museum-desk", "password": desk},
+                               page="/partner/login")
+        activated = client.post("/api/v1/residents/activate", json={
+            "card_number": sample, "code": code, "secret": "24681357"})
+        offers = client.get("/api/v1/benefits").json()
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert desk_login.status_code == 303 and desk_login.headers["location"] == "/partner/"
+    assert activated.status_code == 204
+    assert [o["name"] for o in offers] == ["Free admission"]  # created once
 
 
 def test_partner_keys_offline_bundle_and_verify(run, tmp_path):

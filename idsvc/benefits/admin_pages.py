@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from idsvc.benefits import service
@@ -24,8 +25,9 @@ from idsvc.staff.models import Staff
 from idsvc.staff.pages import page_require
 from idsvc.staff.roles import Permission
 from idsvc.staff.service import actor_of
-from idsvc.web.admin_home import FormInvalid, Link, validate
+from idsvc.web.admin_home import Link
 from idsvc.web.csrf import check_csrf
+from idsvc.web.forms import FormInvalid, validate
 from idsvc.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -121,7 +123,7 @@ def create_benefit(request: Request, session: SessionDep, staff: PartnerAdmin,
                             status_code=303)
 
 
-def _edit_form(request: Request, session: SessionDep, staff: Staff, benefit: Benefit, *,
+def _edit_form(request: Request, session: Session, staff: Staff, benefit: Benefit, *,
                values: dict[str, Any], errors: dict[str, str],
                status_code: int = 200) -> Response:
     partner = get_partner(session, benefit.partner_id)

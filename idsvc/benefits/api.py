@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -11,22 +9,21 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from idsvc.benefits import service
-from idsvc.benefits.models import Benefit, Redemption
 from idsvc.benefits.schemas import (
     BenefitCreate,
     BenefitPublic,
     BenefitUpdate,
-    Limit,
-    PartnerSummary,
     RedemptionCreate,
     RedemptionPublic,
+    benefit_public,
+    redemption_public,
+    redemptions_csv,
 )
 from idsvc.cards.service import stored_credential
 from idsvc.clock import local_today
-from idsvc.crypto.pseudonym import partner_view
+from idsvc.csvfile import csv_response
 from idsvc.db import RowId, SessionDep
 from idsvc.partners.deps import CurrentPartner
-from idsvc.partners.models import Partner
 from idsvc.partners.service import get_partner
 from idsvc.runtime import RuntimeDep
 from idsvc.staff.deps import require
@@ -43,24 +40,12 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, ma
                                        pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
-def _public(benefit: Benefit, partner: Partner) -> BenefitPublic:
-    remaining = None if benefit.quota is None else max(0, benefit.quota - benefit.redeemed_count)
-    return BenefitPublic(
-        id=benefit.id, partner=PartnerSummary(id=partner.id, name=partner.name,
-                                              kind=partner.kind),
-        name=benefit.name, category=benefit.category, description=benefit.description,
-        limit=Limit(count=benefit.limit_count, period=benefit.limit_period),
-        min_age=benefit.min_age, max_age=benefit.max_age, quota=benefit.quota,
-        remaining=remaining, one_per_household=benefit.one_per_household,
-        starts_on=benefit.starts_on, ends_on=benefit.ends_on, active=benefit.active)
-
-
 @public_router.get("/benefits")
 def catalogue(session: SessionDep, runtime: RuntimeDep, category: str | None = None,
               partner_id: RowId | None = None) -> list[BenefitPublic]:
     """The benefits a cardholder can use today, by category and partner."""
     today = local_today(runtime.settings.timezone)
-    return [_public(b, p) for b, p in service.catalogue(session, today=today,
+    return [benefit_public(b, p) for b, p in service.catalogue(session, today=today,
                                                          category=category,
                                                          partner_id=partner_id)]
 
@@ -71,7 +56,7 @@ def create_benefit(session: SessionDep, partner_id: RowId, body: BenefitCreate,
     partner = get_partner(session, partner_id)
     benefit = service.create_benefit(session, partner=partner, fields=body.model_dump(),
                                      actor=actor_of(admin))
-    return _public(benefit, partner)
+    return benefit_public(benefit, partner)
 
 
 @router.patch("/benefits/{benefit_id}")
@@ -80,14 +65,7 @@ def update_benefit(session: SessionDep, benefit_id: RowId, body: BenefitUpdate,
     benefit = service.update_benefit(session, benefit=service.get_benefit(session, benefit_id),
                                      fields=body.model_dump(exclude_unset=True),
                                      actor=actor_of(admin))
-    return _public(benefit, get_partner(session, benefit.partner_id))
-
-
-def _redemption(redemption: Redemption, benefit_name: str, key: bytes) -> RedemptionPublic:
-    return RedemptionPublic(id=redemption.id, benefit_id=redemption.benefit_id,
-                            benefit_name=benefit_name, redeemed_at=redemption.redeemed_at,
-                            voided_at=redemption.voided_at,
-                            card=partner_view(key, redemption.partner_id, redemption.card_ref))
+    return benefit_public(benefit, get_partner(session, benefit.partner_id))
 
 
 @partner_router.post("/redemptions", status_code=201)
@@ -100,7 +78,7 @@ def redeem(session: SessionDep, runtime: RuntimeDep, body: RedemptionCreate,
                                 idempotency_key=idempotency_key,
                                 context=verify_context(runtime))
     benefit = service.get_benefit(session, redemption.benefit_id)
-    return _redemption(redemption, benefit.name, runtime.master_key.pseudonym_key)
+    return redemption_public(redemption, benefit.name, runtime.master_key.pseudonym_key)
 
 
 @partner_router.post("/redemptions/{redemption_id}/void")
@@ -108,7 +86,7 @@ def void(session: SessionDep, runtime: RuntimeDep, redemption_id: RowId,
          partner: CurrentPartner) -> RedemptionPublic:
     redemption = service.void(session, partner=partner, redemption_id=redemption_id)
     benefit = service.get_benefit(session, redemption.benefit_id)
-    return _redemption(redemption, benefit.name, runtime.master_key.pseudonym_key)
+    return redemption_public(redemption, benefit.name, runtime.master_key.pseudonym_key)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -116,9 +94,6 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
-
-
-CSV_FIELDS = ("id", "benefit_id", "benefit_name", "redeemed_at", "voided_at", "card")
 
 
 @partner_router.get("/redemptions", response_model=list[RedemptionPublic],
@@ -130,16 +105,10 @@ def log(session: SessionDep, runtime: RuntimeDep, request: Request, partner: Cur
         limit: int = Query(default=100, ge=1, le=1000)) -> Response:
     """The partner's own redemptions; `Accept: text/csv` for a spreadsheet. Page with
     `after_id` = the last id of the previous page."""
-    rows = [_redemption(r, name, runtime.master_key.pseudonym_key)
+    rows = [redemption_public(r, name, runtime.master_key.pseudonym_key)
             for r, name in service.partner_log(session, partner_id=partner.partner_id,
                                                since=_utc(since), until=_utc(until),
                                                after_id=after_id, limit=limit)]
     if "text/csv" in request.headers.get("accept", ""):
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row.model_dump(mode="json"))
-        return Response(out.getvalue(), media_type="text/csv",
-                        headers={"Content-Disposition": 'attachment; filename="redemptions.csv"'})
+        return csv_response(redemptions_csv(rows), "redemptions.csv")
     return JSONResponse([row.model_dump(mode="json") for row in rows])

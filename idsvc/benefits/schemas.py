@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from idsvc.benefits.models import Benefit, Redemption
 from idsvc.benefits.rules import Period
+from idsvc.crypto.pseudonym import partner_view
+from idsvc.csvfile import csv_text
+from idsvc.partners.models import Partner
 from idsvc.text import Text
 
 
@@ -101,3 +106,34 @@ class RedemptionPublic(BaseModel):
     voided_at: datetime | None
     card: str = Field(description="A pseudonym of the card, the same for this partner only.")
 
+
+REDEMPTION_CSV_FIELDS = ("id", "benefit_id", "benefit_name", "redeemed_at", "voided_at",
+                         "card")
+
+
+def benefit_public(benefit: Benefit, partner: Partner) -> BenefitPublic:
+    """A benefit as the catalogue shows it (the API's and the page's), with what is left."""
+    remaining = None if benefit.quota is None else max(0, benefit.quota - benefit.redeemed_count)
+    return BenefitPublic(
+        id=benefit.id, partner=PartnerSummary(id=partner.id, name=partner.name,
+                                              kind=partner.kind),
+        name=benefit.name, category=benefit.category, description=benefit.description,
+        limit=Limit(count=benefit.limit_count, period=benefit.limit_period),
+        min_age=benefit.min_age, max_age=benefit.max_age, quota=benefit.quota,
+        remaining=remaining, one_per_household=benefit.one_per_household,
+        starts_on=benefit.starts_on, ends_on=benefit.ends_on, active=benefit.active)
+
+
+def redemption_public(redemption: Redemption, benefit_name: str,
+                      pseudonym_key: bytes) -> RedemptionPublic:
+    """A redemption as its partner sees it: the card only as this partner's own pseudonym."""
+    return RedemptionPublic(id=redemption.id, benefit_id=redemption.benefit_id,
+                            benefit_name=benefit_name, redeemed_at=redemption.redeemed_at,
+                            voided_at=redemption.voided_at,
+                            card=partner_view(pseudonym_key, redemption.partner_id,
+                                              redemption.card_ref))
+
+
+def redemptions_csv(rows: Iterable[RedemptionPublic]) -> str:
+    """A partner's redemption log as CSV: the API's and the desk page's download."""
+    return csv_text(REDEMPTION_CSV_FIELDS, (row.model_dump(mode="json") for row in rows))

@@ -8,6 +8,7 @@ versions were revoked when they were superseded.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -113,19 +114,37 @@ def renewal_window(expires_on: date, rules: RenewalRules) -> tuple[date, date]:
             expires_on + timedelta(days=rules.days_after_expiry))
 
 
+@dataclass(frozen=True)
+class Renewal:
+    """When a card may be renewed, and whether `today` is inside that window."""
+
+    opens: date
+    closes: date
+    open: bool
+
+
+def renewal_of(card: Card, rules: RenewalRules, today: date) -> Renewal | None:
+    """The card's renewal window (None: it never expires), as `renew` enforces it and the
+    clerk's and the resident's pages announce it."""
+    if card.expires_on is None:
+        return None
+    opens, closes = renewal_window(card.expires_on, rules)
+    return Renewal(opens, closes, opens <= today <= closes)
+
+
 def renew(session: Session, *, card: Card, context: IssueContext, today: date,
           fee: Fee | None) -> Card:
     """A new version with a new validity period, only inside the renewal window."""
     if card.state != CardState.ACTIVE:
         raise Conflict(f"Only an active card can be renewed; this one is {card.state}.",
                        code=f"card_{card.state}")
-    if card.expires_on is None:
+    window = renewal_of(card, context.policy.renewal, today)
+    if window is None:
         raise Conflict("This card never expires.", code="card_never_expires")
-    opens, closes = renewal_window(card.expires_on, context.policy.renewal)
-    if not opens <= today <= closes:
-        raise Invalid(f"Renewal is possible from {opens} to {closes}.",
-                      code="outside_renewal_window", opens=opens.isoformat(),
-                      closes=closes.isoformat())
+    if not window.open:
+        raise Invalid(f"Renewal is possible from {window.opens} to {window.closes}.",
+                      code="outside_renewal_window", opens=window.opens.isoformat(),
+                      closes=window.closes.isoformat())
     return _new_version(session, card=card, context=context, reason="renewal", fee=fee)
 
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from idsvc.cards import lifecycle, service
 from idsvc.cards.models import Card
 from idsvc.cards.schemas import FeeRequest, ReplaceRequest, RevokeRequest, SuspendRequest
-from idsvc.clock import local_today
+from idsvc.clock import local_time, local_today
 from idsvc.db import SessionDep
 from idsvc.errors import DomainError, NotFound
 from idsvc.languages import LANGUAGES
@@ -31,6 +31,7 @@ from idsvc.staff.pages import page_require
 from idsvc.staff.roles import Permission
 from idsvc.staff.service import actor_of
 from idsvc.web.csrf import CSRF_FIELD, check_csrf
+from idsvc.web.forms import form_text, unknown_fields
 from idsvc.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -75,12 +76,11 @@ async def find_by_person(request: Request, session: SessionDep, staff: Reader) -
     """By exact full name and date of birth; audited as this clerk's search."""
     form = await request.form()
     fields = ("given_name", "family_name", "date_of_birth")
-    values = {name: str(form.get(name) or "").strip() for name in fields}
+    values = {name: form_text(form, name) for name in fields}
     gettext = gettext_for(request)
-    unknown = sorted(set(form) - {*fields, CSRF_FIELD})
     try:
-        if unknown:
-            raise ValueError(unknown)
+        if unknown_fields(form, fields):
+            raise ValueError("unknown fields")
         query = PersonQuery.model_validate(values)
     except (ValidationError, ValueError):
         return _find_page(request, staff, form=values, status_code=422,
@@ -97,14 +97,14 @@ async def find_by_person(request: Request, session: SessionDep, staff: Reader) -
 
 def _renewal(runtime: Runtime, card: Card) -> dict[str, Any]:
     """Whether renewal is open today, and the window's dates, for the page to say when."""
-    if card.expires_on is None:
+    window = lifecycle.renewal_of(card, runtime.policy.renewal,
+                                  local_today(runtime.settings.timezone))
+    if window is None:
         return {"never_expires": True}
-    opens, closes = lifecycle.renewal_window(card.expires_on, runtime.policy.renewal)
-    today = local_today(runtime.settings.timezone)
-    return {"opens": opens, "closes": closes, "open": opens <= today <= closes}
+    return {"opens": window.opens, "closes": window.closes, "open": window.open}
 
 
-def _card_page(request: Request, session: SessionDep, staff: Staff, number: str, *,
+def _card_page(request: Request, session: Session, staff: Staff, number: str, *,
                status_code: int = 200, **context: Any) -> Response:
     runtime = runtime_of(request)
     record = service.open_card(session, number=number, keys=runtime.master_key,
@@ -112,7 +112,7 @@ def _card_page(request: Request, session: SessionDep, staff: Staff, number: str,
     return render(request, "clerk/card.html", {
         "staff": staff, "card": record.card, "person": record.person,
         "languages": LANGUAGES, "renewal": _renewal(runtime, record.card),
-        "issued_at": record.card.issued_at.astimezone(ZoneInfo(runtime.settings.timezone)),
+        "issued_at": local_time(record.card.issued_at, runtime.settings.timezone),
         **context},
         status_code=status_code)
 
@@ -148,11 +148,16 @@ def _reasons(gettext: Callable[[str], str], action: str) -> list[tuple[str, str]
     return {"revoke": revoke, "suspend": suspend, "replace": revoke[:3]}.get(action, [])
 
 
-def _confirm_page(request: Request, session: SessionDep, staff: Staff, number: str,
-                  action: str, *, error: str | None = None, status_code: int = 200) -> Response:
+def _known_action(request: Request, action: str) -> None:
+    """`/clerk/cards/{number}/{action}` exists only for the lifecycle's actions."""
     if action not in ACTIONS:
         _ = gettext_for(request)
         raise NotFound(_("This page does not exist."), code="not_found")
+
+
+def _confirm_page(request: Request, session: Session, staff: Staff, number: str,
+                  action: str, *, error: str | None = None, status_code: int = 200) -> Response:
+    _known_action(request, action)
     card = service.find_card(session, number)
     return render(request, "clerk/card_action.html", {
         "staff": staff, "card": card, "action": action, "error": error,
@@ -183,9 +188,7 @@ async def change(request: Request, session: SessionDep, number: str, action: str
                  staff: Manager) -> Response:
     """Carry out a confirmed change; a refusal (a bad reason, outside the renewal window)
     re-renders the confirmation with the reason."""
-    if action not in ACTIONS:
-        _ = gettext_for(request)
-        raise NotFound(_("This page does not exist."), code="not_found")
+    _known_action(request, action)
     raw = await request.form()
     form = {key: str(value) for key, value in raw.items() if key != CSRF_FIELD}
     gettext = gettext_for(request)
@@ -217,7 +220,7 @@ def _refusal(gettext: Callable[[str], str], exc: DomainError) -> str:
     return texts.get(exc.code, exc.message)
 
 
-def _apply(request: Request, session: SessionDep, staff: Staff, number: str, action: str,
+def _apply(request: Request, session: Session, staff: Staff, number: str, action: str,
            form: dict[str, str]) -> Card:
     """Validate the form with the API's own request models, then call the lifecycle."""
     runtime = runtime_of(request)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
+from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from idsvc.cards import lifecycle
@@ -34,7 +35,7 @@ CSRF = [Depends(check_csrf)]
 REISSUE_CHUNK = 100
 
 
-def _list(request: Request, session: SessionDep, staff: Staff, *, error: str | None = None,
+def _list(request: Request, session: Session, staff: Staff, *, error: str | None = None,
           status_code: int = 200) -> Response:
     _ = gettext_for(request)
     done = {"rotated": _("A new signing key is active; the previous one keeps verifying "

@@ -7,35 +7,36 @@ rule lives in one place; the pages only turn forms into the API's shapes and bac
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from datetime import date
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from idsvc.audit.service import record
 from idsvc.cards.service import issue_context
-from idsvc.clock import end_of_local_day, local_today
+from idsvc.clock import local_time, local_today
 from idsvc.db import SessionDep
 from idsvc.enrollment import service
 from idsvc.enrollment.models import Application
 from idsvc.enrollment.photo import PhotoLimits
 from idsvc.enrollment.policy import Category, Policy
 from idsvc.enrollment.rules import Missing
-from idsvc.enrollment.schemas import ApplicationCreate
+from idsvc.enrollment.schemas import ApplicationCreate, RejectRequest
 from idsvc.errors import DomainError, Invalid, NotFound
 from idsvc.languages import LANGUAGES
 from idsvc.residents.schemas import PersonalData
 from idsvc.runtime import Runtime, runtime_of
 from idsvc.staff.models import Staff
 from idsvc.staff.pages import page_require
-from idsvc.staff.roles import Permission, Role, can
-from idsvc.staff.service import actor_of, list_staff
+from idsvc.staff.roles import Permission, can
+from idsvc.staff.service import actor_of, supervisors_at
 from idsvc.web import i18n
-from idsvc.web.csrf import CSRF_FIELD, check_csrf
+from idsvc.web.csrf import check_csrf
+from idsvc.web.forms import by_field, form_text, unknown_fields
 from idsvc.web.templating import gettext_for, language_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -44,8 +45,9 @@ Approver = Annotated[Staff, Depends(page_require(Permission.APPROVE))]
 Changes = [Depends(check_csrf)]
 
 STEPS = ("details", "documents", "photo", "review")
+Details = TypeVar("Details", bound=BaseModel)
 
-# Form field -> where it goes in PersonalData. Nothing else is accepted (see _refuse_unknown).
+# Form field -> where it goes in PersonalData. Nothing else is accepted (see unknown_fields).
 _SIMPLE = ("given_name", "middle_name", "family_name", "name_order", "date_of_birth", "gender")
 _GROUPS = {
     "address": ("kind", "care_of", "line1", "line2", "city", "postal_code"),
@@ -103,20 +105,16 @@ def missing_text(request: Request, gap: Missing, policy: Policy) -> str:
 
 # --- forms <-> PersonalData -------------------------------------------------------------
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def person_input(form: FormData) -> dict[str, Any]:
     """The submitted details in the API's shape; empty optional groups are left out."""
-    data: dict[str, Any] = {name: _text(form, name) for name in _SIMPLE if _text(form, name)}
+    simple = {name: form_text(form, name) for name in _SIMPLE}
+    data: dict[str, Any] = {name: value for name, value in simple.items() if value}
     for group, parts in _GROUPS.items():
-        values = {part: _text(form, f"{group}_{part}") for part in parts}
+        values = {part: form_text(form, f"{group}_{part}") for part in parts}
         filled = {part: value for part, value in values.items() if value}
         if group == "address" or set(filled) - {"kind"}:
             data[_GROUP_TARGET[group]] = filled
-    data["preferred_languages"] = [code for code in (_text(form, f) for f in _LANGUAGE_FIELDS)
+    data["preferred_languages"] = [code for code in (form_text(form, f) for f in _LANGUAGE_FIELDS)
                                    if code]
     for flag in _FLAGS:
         data[flag] = form.get(flag) == "yes"
@@ -164,19 +162,22 @@ def field_errors(gettext: Callable[[str], str], exc: ValidationError) -> dict[st
         "enum": gettext("Choose one of the options."),
         "literal_error": gettext("Choose one of the options."),
     }
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        field = _field_of(tuple(error["loc"]))
+
+    def explain(error: ErrorDetails) -> tuple[str, str]:
         text = messages.get(error["type"]) or gettext("Check this field: %(reason)s") % {
             "reason": error["msg"].removeprefix("Value error, ")}
-        errors.setdefault(field, text)
-    return errors
+        return _field_of(tuple(error["loc"])), text
+
+    return by_field(exc, explain)
 
 
-def refuse_unknown(form: FormData, allowed: Iterable[str]) -> list[str]:
-    """Field names the form does not have (e.g. `nationality`): the whole post is refused."""
-    known = {*allowed, CSRF_FIELD}
-    return sorted({name for name in form if name not in known})
+def _refuse_unknown(request: Request, form: FormData, allowed: Iterable[str]) -> None:
+    """Refuse a post carrying fields the form does not have; nothing of it is stored."""
+    refused = unknown_fields(form, allowed)
+    if refused:
+        _ = gettext_for(request)
+        raise Invalid(_("This form does not take these fields: %(names)s")
+                      % {"names": ", ".join(refused)}, code="unknown_fields")
 
 
 # --- shared context ---------------------------------------------------------------------
@@ -185,7 +186,7 @@ def _today(runtime: Runtime) -> date:
     return local_today(runtime.settings.timezone)
 
 
-def _state(session: SessionDep, runtime: Runtime, staff: Staff,
+def _state(session: Session, runtime: Runtime, staff: Staff,
            application: Application) -> service.ApplicationState:
     return service.application_state(session, application=application, keys=runtime.master_key,
                                      policy=runtime.policy, staff=staff, today=_today(runtime))
@@ -201,15 +202,14 @@ def _step_url(application_id: str, step: str) -> str:
     return f"/clerk/applications/{application_id}/{step}"
 
 
-def _application(session: SessionDep, application_id: str, *, lock: bool = False) -> Application:
-    return service.get_application(session, application_id, for_update=lock)
-
-
-def _closed(application: Application) -> Response | None:
-    """A decided application has no steps left: show its summary instead."""
+def _open_step(request: Request, session: Session, staff: Staff, application_id: str
+               ) -> tuple[Application, service.ApplicationState] | Response:
+    """The application and its state for a wizard step; a decided application has no
+    steps left, so the answer is then a redirect to its summary."""
+    application = service.get_application(session, application_id)
     if application.status != service.ApplicationStatus.PENDING:
         return RedirectResponse(_step_url(application.id, "review"), status_code=303)
-    return None
+    return application, _state(session, runtime_of(request), staff, application)
 
 
 def _details_page(request: Request, staff: Staff, application: Application | None,
@@ -224,31 +224,35 @@ def _details_page(request: Request, staff: Staff, application: Application | Non
         status_code=status_code)
 
 
+async def _posted_details(request: Request, staff: Staff, application: Application | None,
+                          schema: type[Details]) -> Details | Response:
+    """The posted details as `schema`, or the details form again with what to fix."""
+    form = await request.form()
+    values = {name: form_text(form, name) for name in DETAIL_FIELDS}
+    refused = unknown_fields(form, DETAIL_FIELDS)
+    if refused:
+        return _details_page(request, staff, application, values, {}, status_code=422,
+                             refused=refused)
+    try:
+        return schema.model_validate(person_input(form))
+    except ValidationError as exc:
+        return _details_page(request, staff, application, values,
+                             field_errors(gettext_for(request), exc), status_code=422)
+
+
 # --- dashboard --------------------------------------------------------------------------
 
 @router.get("/clerk/")
 def dashboard(request: Request, session: SessionDep, staff: Enroller) -> Response:
     """Today's applications at the clerk's own centre: no search, no other centre."""
     runtime = runtime_of(request)
-    rows: list[dict[str, Any]] = []
-    if staff.centre_id is not None:
-        zone = runtime.settings.timezone
-        today = _today(runtime)
-        start = datetime.combine(today, time.min, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-        applications = service.applications_between(session, centre_id=staff.centre_id,
-                                                    start=start,
-                                                    end=end_of_local_day(today, zone))
-        for application in applications:
-            state = service.application_state(session, application=application,
-                                              keys=runtime.master_key, policy=runtime.policy,
-                                              staff=staff, today=today, audit=False)
-            rows.append({"application": application, "state": state,
-                         "at": application.created_at.astimezone(ZoneInfo(zone)),
-                         "missing": [missing_text(request, m, runtime.policy)
-                                     for m in state.missing]})
-        record(session, actor=actor_of(staff), action="application.list",
-               subject_type="centre", subject_id=str(staff.centre_id),
-               details={"day": today.isoformat(), "applications": [a.id for a in applications]})
+    zone = runtime.settings.timezone
+    states = service.day_list(session, staff=staff, day=_today(runtime), timezone=zone,
+                              keys=runtime.master_key, policy=runtime.policy)
+    rows = [{"application": state.application, "state": state,
+             "at": local_time(state.application.created_at, zone),
+             "missing": [missing_text(request, m, runtime.policy) for m in state.missing]}
+            for state in states]
     return render(request, "clerk/dashboard.html", {"staff": staff, "rows": rows})
 
 
@@ -264,16 +268,9 @@ def new_application(request: Request, staff: Enroller) -> Response:
 @router.post("/clerk/applications/new", dependencies=Changes)
 async def create_application(request: Request, session: SessionDep,
                              staff: Enroller) -> Response:
-    form = await request.form()
-    values = {name: _text(form, name) for name in DETAIL_FIELDS}
-    refused = refuse_unknown(form, DETAIL_FIELDS)
-    if refused:
-        return _details_page(request, staff, None, values, {}, status_code=422, refused=refused)
-    try:
-        data = ApplicationCreate.model_validate(person_input(form))
-    except ValidationError as exc:
-        return _details_page(request, staff, None, values,
-                             field_errors(gettext_for(request), exc), status_code=422)
+    data = await _posted_details(request, staff, None, ApplicationCreate)
+    if isinstance(data, Response):
+        return data
     application = service.create_application(session, data=data, staff=staff,
                                              keys=runtime_of(request).master_key)
     return RedirectResponse(_step_url(application.id, "documents"), status_code=303)
@@ -282,29 +279,20 @@ async def create_application(request: Request, session: SessionDep,
 @router.get("/clerk/applications/{application_id}/details")
 def edit_details(request: Request, session: SessionDep, application_id: str,
                  staff: Enroller) -> Response:
-    application = _application(session, application_id)
-    closed = _closed(application)
-    if closed:
-        return closed
-    state = _state(session, runtime_of(request), staff, application)
+    step = _open_step(request, session, staff, application_id)
+    if isinstance(step, Response):
+        return step
+    application, state = step
     return _details_page(request, staff, application, form_values(state.person), {})
 
 
 @router.post("/clerk/applications/{application_id}/details", dependencies=Changes)
 async def save_details(request: Request, session: SessionDep, application_id: str,
                        staff: Enroller) -> Response:
-    application = _application(session, application_id, lock=True)
-    form = await request.form()
-    values = {name: _text(form, name) for name in DETAIL_FIELDS}
-    refused = refuse_unknown(form, DETAIL_FIELDS)
-    if refused:
-        return _details_page(request, staff, application, values, {}, status_code=422,
-                             refused=refused)
-    try:
-        person = PersonalData.model_validate(person_input(form))
-    except ValidationError as exc:
-        return _details_page(request, staff, application, values,
-                             field_errors(gettext_for(request), exc), status_code=422)
+    application = service.get_application(session, application_id, for_update=True)
+    person = await _posted_details(request, staff, application, PersonalData)
+    if isinstance(person, Response):
+        return person
     # Every field of the form replaces the stored one (an emptied optional group clears it).
     service.update_application(session, application=application,
                                changes=person.model_dump(), staff=staff,
@@ -317,12 +305,11 @@ async def save_details(request: Request, session: SessionDep, application_id: st
 @router.get("/clerk/applications/{application_id}/documents")
 def documents(request: Request, session: SessionDep, application_id: str,
               staff: Enroller, saved: bool = False) -> Response:
-    application = _application(session, application_id)
-    closed = _closed(application)
-    if closed:
-        return closed
+    step = _open_step(request, session, staff, application_id)
+    if isinstance(step, Response):
+        return step
+    application, state = step
     runtime = runtime_of(request)
-    state = _state(session, runtime, staff, application)
     checked = {check.document_type for check in state.documents}
     document_gaps = [gap for gap in state.missing if gap.code in _DOCUMENT_GAPS]
     return render(request, "clerk/documents.html", _wizard(
@@ -342,34 +329,17 @@ async def save_documents(request: Request, session: SessionDep, application_id: 
                          staff: Enroller) -> Response:
     """Record the boxes now checked and remove the ones unchecked: the points are recounted
     by the service, which is the truth the next page shows."""
-    application = _application(session, application_id, lock=True)
+    application = service.get_application(session, application_id, for_update=True)
     form = await request.form()
-    refused = refuse_unknown(form, ("document", "go"))
-    if refused:
-        raise_refused(request, refused)
-    wanted = [code for code in form.getlist("document") if isinstance(code, str)]
-    current = {check.document_type: check for check in service.document_checks(
-        session, application_id=application.id)}
-    policy = runtime_of(request).policy
-    for code in wanted:
-        if code not in current:
-            service.record_document(session, application=application, document_type=code,
-                                    staff=staff, policy=policy)
-    for code, check in current.items():
-        if code not in wanted and check.id is not None:
-            service.remove_document(session, application=application, check_id=check.id,
-                                    staff=staff)
+    _refuse_unknown(request, form, ("document", "go"))
+    service.set_documents(session, application=application,
+                          document_types=[code for code in form.getlist("document")
+                                          if isinstance(code, str)],
+                          staff=staff, policy=runtime_of(request).policy)
     if form.get("go") == "next":
         return RedirectResponse(_step_url(application.id, "photo"), status_code=303)
     return RedirectResponse(_step_url(application.id, "documents") + "?saved=1",
                             status_code=303)
-
-
-def raise_refused(request: Request, names: list[str]) -> None:
-    """Refuse a post carrying fields the form does not have; nothing of it is stored."""
-    _ = gettext_for(request)
-    raise Invalid(_("This form does not take these fields: %(names)s")
-                  % {"names": ", ".join(names)}, code="unknown_fields")
 
 
 # --- step 3: photo ----------------------------------------------------------------------
@@ -385,24 +355,21 @@ def _photo_page(request: Request, staff: Staff, application: Application, has_ph
 @router.get("/clerk/applications/{application_id}/photo")
 def photo(request: Request, session: SessionDep, application_id: str,
           staff: Enroller) -> Response:
-    application = _application(session, application_id)
-    closed = _closed(application)
-    if closed:
-        return closed
-    state = _state(session, runtime_of(request), staff, application)
+    step = _open_step(request, session, staff, application_id)
+    if isinstance(step, Response):
+        return step
+    application, state = step
     return _photo_page(request, staff, application, state.has_photo)
 
 
 @router.post("/clerk/applications/{application_id}/photo", dependencies=Changes)
 async def upload_photo(request: Request, session: SessionDep, application_id: str,
                        staff: Enroller) -> Response:
-    application = _application(session, application_id, lock=True)
+    application = service.get_application(session, application_id, for_update=True)
     runtime = runtime_of(request)
     form = await request.form()
     upload = form.get("file")
-    refused = refuse_unknown(form, ("file",))
-    if refused:
-        raise_refused(request, refused)
+    _refuse_unknown(request, form, ("file",))
     gettext = gettext_for(request)
     limit = runtime.settings.photo_max_bytes
     try:
@@ -443,7 +410,7 @@ def _photo_refusal(gettext: Callable[[str], str], exc: DomainError, limit: int) 
 def photo_file(request: Request, session: SessionDep, application_id: str,
                staff: Enroller) -> Response:
     """The processed portrait (3:4 crop, no metadata) the server made from the upload."""
-    application = _application(session, application_id)
+    application = service.get_application(session, application_id)
     portrait = service.application_photo(session, application=application,
                                          keys=runtime_of(request).master_key, staff=staff)
     if portrait is None:
@@ -454,13 +421,7 @@ def photo_file(request: Request, session: SessionDep, application_id: str,
 
 # --- step 4: review, approve, reject ----------------------------------------------------
 
-def _supervisors(session: SessionDep, staff: Staff) -> list[Staff]:
-    """Who may clear a duplicate warning at this clerk's centre."""
-    return [s for s in list_staff(session)
-            if s.role == Role.SUPERVISOR and s.active and s.centre_id == staff.centre_id]
-
-
-def _review_page(request: Request, session: SessionDep, staff: Staff,
+def _review_page(request: Request, session: Session, staff: Staff,
                  application: Application, *, error: str | None = None,
                  status_code: int = 200) -> Response:
     runtime = runtime_of(request)
@@ -473,26 +434,24 @@ def _review_page(request: Request, session: SessionDep, staff: Staff,
         blocked_by_duplicate_only=[m.code for m in state.missing] == ["possible_duplicate"],
         may_override=can(staff.role, Permission.OVERRIDE_DUPLICATE),
         may_decide=can(staff.role, Permission.APPROVE),
-        supervisors=_supervisors(session, staff) if state.duplicate else []),
+        supervisors=supervisors_at(session, staff.centre_id) if state.duplicate else []),
         status_code=status_code)
 
 
 @router.get("/clerk/applications/{application_id}/review")
 def review(request: Request, session: SessionDep, application_id: str,
            staff: Enroller) -> Response:
-    return _review_page(request, session, staff, _application(session, application_id))
+    return _review_page(request, session, staff, service.get_application(session, application_id))
 
 
 @router.post("/clerk/applications/{application_id}/approve", dependencies=Changes)
 async def approve(request: Request, session: SessionDep, application_id: str,
                   staff: Approver) -> Response:
-    application = _application(session, application_id, lock=True)
+    application = service.get_application(session, application_id, for_update=True)
     form = await request.form()
-    refused = refuse_unknown(form, ("override_duplicate", "note"))
-    if refused:
-        raise_refused(request, refused)
+    _refuse_unknown(request, form, ("override_duplicate", "note"))
     runtime = runtime_of(request)
-    note = _text(form, "note")[:500] or None
+    note = form_text(form, "note")[:500] or None
     context = issue_context(session, settings=runtime.settings, keys=runtime.master_key,
                             policy=runtime.policy, actor=actor_of(staff), issued_by=staff.id,
                             centre_id=application.centre_id)
@@ -516,17 +475,16 @@ async def approve(request: Request, session: SessionDep, application_id: str,
 @router.post("/clerk/applications/{application_id}/reject", dependencies=Changes)
 async def reject(request: Request, session: SessionDep, application_id: str,
                  staff: Approver) -> Response:
-    application = _application(session, application_id, lock=True)
+    application = service.get_application(session, application_id, for_update=True)
     form = await request.form()
-    refused = refuse_unknown(form, ("reason",))
-    if refused:
-        raise_refused(request, refused)
-    reason = _text(form, "reason")
-    if not reason or len(reason) > 500:
+    _refuse_unknown(request, form, ("reason",))
+    try:
+        body = RejectRequest.model_validate({"reason": form_text(form, "reason")})
+    except ValidationError:
         _ = gettext_for(request)
         return _review_page(request, session, staff, application,
                             error=_("Give the reason for the rejection (at most 500 characters)."),
                             status_code=422)
-    service.reject(session, application=application, staff=staff, reason=reason,
+    service.reject(session, application=application, staff=staff, reason=body.reason,
                    keys=runtime_of(request).master_key)
     return RedirectResponse(_step_url(application.id, "review"), status_code=303)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
 from sqlmodel import Session, select
@@ -12,7 +13,7 @@ from sqlmodel import Session, select
 from idsvc.audit.service import record
 from idsvc.cards import service as cards
 from idsvc.centres.service import get_centre
-from idsvc.clock import local_today, utcnow
+from idsvc.clock import end_of_local_day, local_today, start_of_local_day, utcnow
 from idsvc.crypto.envelope import MasterKey
 from idsvc.enrollment.models import Application, DocumentCheck
 from idsvc.enrollment.photo import PhotoLimits, normalise_portrait
@@ -149,6 +150,20 @@ def remove_document(session: Session, *, application: Application, check_id: int
            details={"document_type": check.document_type})
 
 
+def set_documents(session: Session, *, application: Application,
+                  document_types: Sequence[str], staff: Staff, policy: Policy) -> None:
+    """Make the examined documents exactly `document_types` (the clerk's checked boxes):
+    record the new ones and remove the rest, each audited as on its own."""
+    current = {check.document_type: check for check in _documents(session, application.id)}
+    for code in document_types:
+        if code not in current:
+            record_document(session, application=application, document_type=code,
+                            staff=staff, policy=policy)
+    for code, check in current.items():
+        if code not in document_types and check.id is not None:
+            remove_document(session, application=application, check_id=check.id, staff=staff)
+
+
 def store_photo(session: Session, *, application: Application, upload: bytes, staff: Staff,
                 keys: MasterKey, limits: PhotoLimits) -> None:
     _require_pending(application)
@@ -265,14 +280,26 @@ def reject(session: Session, *, application: Application, staff: Staff, reason: 
     return application
 
 
-def applications_between(session: Session, *, centre_id: int, start: datetime,
-                         end: datetime) -> list[Application]:
-    """A centre's applications taken in [start, end), oldest first: the clerk's day list."""
+def day_list(session: Session, *, staff: Staff, day: date, timezone: str, keys: MasterKey,
+             policy: Policy) -> list[ApplicationState]:
+    """The applications taken at the clerk's own centre on `day` (the city's calendar),
+    oldest first, with what still blocks each: no search, no other centre. One audit
+    event names them all; opening one is audited as a read of its own."""
+    if staff.centre_id is None:
+        return []
     statement = (select(Application)
-                 .where(Application.centre_id == centre_id, Application.created_at >= start,
-                        Application.created_at < end)
+                 .where(Application.centre_id == staff.centre_id,
+                        Application.created_at >= start_of_local_day(day, timezone),
+                        Application.created_at < end_of_local_day(day, timezone))
                  .order_by(Application.created_at))  # type: ignore[arg-type]
-    return list(session.exec(statement))
+    applications = list(session.exec(statement))
+    states = [application_state(session, application=application, keys=keys, policy=policy,
+                                staff=staff, today=day, audit=False)
+              for application in applications]
+    record(session, actor=actor_of(staff), action="application.list",
+           subject_type="centre", subject_id=str(staff.centre_id),
+           details={"day": day.isoformat(), "applications": [a.id for a in applications]})
+    return states
 
 
 def application_photo(session: Session, *, application: Application, keys: MasterKey,
@@ -283,8 +310,3 @@ def application_photo(session: Session, *, application: Application, keys: Maste
     record(session, actor=actor_of(staff), action="application.photo_read",
            subject_type="application", subject_id=application.id)
     return portrait
-
-
-def document_checks(session: Session, *, application_id: str) -> list[DocumentCheck]:
-    """The documents examined for an application so far, in the order they were checked."""
-    return _documents(session, application_id)

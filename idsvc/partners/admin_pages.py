@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
+from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from idsvc.db import RowId, SessionDep
@@ -22,8 +23,9 @@ from idsvc.staff.models import Staff
 from idsvc.staff.pages import page_require
 from idsvc.staff.roles import Permission
 from idsvc.staff.service import actor_of
-from idsvc.web.admin_home import NO_STORE, FormInvalid, Link, validate
+from idsvc.web.admin_home import NO_STORE, Link
 from idsvc.web.csrf import check_csrf
+from idsvc.web.forms import FormInvalid, validate
 from idsvc.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -31,7 +33,7 @@ PartnerAdmin = Annotated[Staff, Depends(page_require(Permission.MANAGE_PARTNERS)
 CSRF = [Depends(check_csrf)]
 
 
-def _list(request: Request, session: SessionDep, staff: Staff, *,
+def _list(request: Request, session: Session, staff: Staff, *,
           errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
           status_code: int = 200) -> Response:
     return render(request, "admin/partners.html",
@@ -68,7 +70,7 @@ def create_partner(request: Request, session: SessionDep, staff: PartnerAdmin,
     return RedirectResponse(f"/admin/partners/{partner.id}?done=created", status_code=303)
 
 
-def _detail(request: Request, session: SessionDep, staff: Staff, partner: Partner, *,
+def _detail(request: Request, session: Session, staff: Staff, partner: Partner, *,
             errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
             status_code: int = 200) -> Response:
     _ = gettext_for(request)

@@ -8,16 +8,13 @@ the scanner script calls answer in the API's JSON shapes, errors included.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
@@ -25,23 +22,29 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from idsvc.benefits import service as benefits
-from idsvc.benefits.api import CSV_FIELDS
-from idsvc.benefits.models import Redemption
-from idsvc.benefits.schemas import RedemptionCreate, RedemptionPublic
+from idsvc.benefits.schemas import (
+    RedemptionCreate,
+    RedemptionPublic,
+    redemption_public,
+    redemptions_csv,
+)
 from idsvc.cards.service import stored_credential
-from idsvc.clock import end_of_local_day, iso
-from idsvc.crypto.pseudonym import partner_view
+from idsvc.clock import end_of_local_day, local_time, start_of_local_day
+from idsvc.csvfile import csv_response
 from idsvc.db import SessionDep
-from idsvc.errors import DomainError, Invalid, RateLimited, Unauthorized
+from idsvc.errors import DomainError, Invalid, RateLimited
 from idsvc.partners import service as partners
 from idsvc.partners import users
 from idsvc.partners.models import Partner, PartnerUser
 from idsvc.partners.scopes import Field
 from idsvc.partners.service import PartnerCredential
 from idsvc.runtime import Runtime, runtime_of
+from idsvc.sessions import page_idle
 from idsvc.verification import service as verification
 from idsvc.verification.schemas import VerifyRequest
+from idsvc.web.cookies import clear_session_cookie, session_token, set_session_cookie
 from idsvc.web.csrf import check_csrf
+from idsvc.web.forms import NextPath, Password, Username, range_query
 from idsvc.web.navigation import safe_next
 from idsvc.web.templating import render
 
@@ -63,22 +66,15 @@ class Desk:
     credential: PartnerCredential
 
 
-def _desk(request: Request, session: Session) -> Desk:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        raise Unauthorized("Log in first.", code="not_authenticated")
-    idle = timedelta(minutes=runtime_of(request).settings.page_idle_minutes)
-    user, partner = users.user_for_token(session, token, idle=idle)
+def page_desk(request: Request, session: SessionDep) -> Desk:
+    """The desk user of the page cookie; anonymous visitors are sent to the login."""
+    user, partner = users.user_for_token(session, session_token(request, COOKIE),
+                                         idle=page_idle(runtime_of(request).settings))
     # A desk user has no API key: events and redemptions name the partner only.
     credential = PartnerCredential(key_id=None, prefix="", secret_hash="",
                                    partner_id=partner.id, scope=partners.scope_of(partner),
                                    rate_limit_per_minute=partner.rate_limit_per_minute)
     return Desk(user, partner, credential)
-
-
-def page_desk(request: Request, session: SessionDep) -> Desk:
-    """The desk user of the page cookie; anonymous visitors are sent to the login."""
-    return _desk(request, session)
 
 
 PageDesk = Annotated[Desk, Depends(page_desk)]
@@ -121,9 +117,7 @@ def login_form(request: Request, next: str = "") -> Response:
 
 @public_router.post("/partner/login", dependencies=[Depends(check_csrf)])
 def login(request: Request, session: SessionDep,
-          username: Annotated[str, Form(max_length=64)],
-          password: Annotated[str, Form(max_length=256)],
-          next: Annotated[str, Form(max_length=2000)] = "") -> Response:
+          username: Username, password: Password, next: NextPath = "") -> Response:
     try:
         user = users.authenticate(session, username=username, password=password)
     except DomainError:
@@ -135,8 +129,7 @@ def login(request: Request, session: SessionDep,
     token = users.open_session(session, user=user, lifetime=lifetime)
     target = safe_next(next, HOME)
     response = RedirectResponse(target if target.startswith(HOME) else HOME, status_code=303)
-    response.set_cookie(COOKIE, token, max_age=int(lifetime.total_seconds()), httponly=True,
-                        secure=settings.cookie_secure, samesite="strict")
+    set_session_cookie(response, settings, COOKIE, token, lifetime=lifetime)
     return response
 
 
@@ -145,9 +138,7 @@ def logout(request: Request, session: SessionDep) -> Response:
     token = request.cookies.get(COOKIE)
     if token:
         users.close_session(session, token)
-    response = RedirectResponse("/partner/login", status_code=303)
-    response.delete_cookie(COOKIE)
-    return response
+    return clear_session_cookie(RedirectResponse("/partner/login", status_code=303), COOKIE)
 
 
 # The scanner ------------------------------------------------------------------------------
@@ -166,7 +157,7 @@ def scanner(request: Request, desk: PageDesk) -> Response:
 def _verify_answer(request: Request, session: Session, raw: bytes) -> dict[str, Any]:
     """`POST /api/v1/verify`'s answer, built from the same service calls."""
     runtime = runtime_of(request)
-    desk = _desk(request, session)
+    desk = page_desk(request, session)
     # End this transaction now: an inline event sink writes the check in its own, and on
     # SQLite it would wait for the lock this one holds.
     session.commit()
@@ -182,17 +173,12 @@ def _verify_answer(request: Request, session: Session, raw: bytes) -> dict[str, 
         method = "number"
     outcome = verification.verify(text=text, method=method, partner=desk.credential,
                                   context=verification.verify_context(runtime))
-    answer: dict[str, Any] = {"result": str(outcome.result), "checked_at": iso(outcome.checked_at)}
-    card = outcome.card
-    if card is not None and outcome.decoded is not None \
-            and Field.BENEFITS in desk.credential.scope:
+    offers = None
+    if verification.lists_offers(outcome, desk.credential):
         offers = benefits.offers_on_card(runtime.read_sessions, partner_id=desk.partner.id,
                                          decoded=outcome.decoded, keys=runtime.master_key,
                                          timezone=runtime.settings.timezone)
-        card = {**card, "benefits": offers if outcome.result == "valid" else []}
-    if card is not None:
-        answer["card"] = card
-    return answer
+    return verification.answer(outcome, offers)
 
 
 @public_router.post("/partner/verify", dependencies=[Depends(check_csrf)])
@@ -209,7 +195,7 @@ async def verify(request: Request, session: SessionDep) -> Response:
 def _redeem(request: Request, session: Session, raw: bytes,
             idempotency_key: str | None) -> RedemptionPublic:
     runtime = runtime_of(request)
-    desk = _desk(request, session)
+    desk = page_desk(request, session)
     _take_rate(runtime, desk.partner)
     if idempotency_key is None or not IDEMPOTENCY_KEY.match(idempotency_key):
         raise Invalid("Send an Idempotency-Key header of 8 to 100 letters, digits or _.:-",
@@ -222,7 +208,7 @@ def _redeem(request: Request, session: Session, raw: bytes,
                                  presented=text, idempotency_key=idempotency_key,
                                  context=verification.verify_context(runtime))
     benefit = benefits.get_benefit(session, redemption.benefit_id)
-    return _public_redemption(runtime, redemption, benefit.name)
+    return redemption_public(redemption, benefit.name, runtime.master_key.pseudonym_key)
 
 
 @public_router.post("/partner/redemptions", dependencies=[Depends(check_csrf)])
@@ -250,15 +236,12 @@ class LogFilter:
     until: date | None
 
     def bounds(self, zone: str) -> tuple[datetime | None, datetime | None]:
-        start = (datetime.combine(self.since, time.min, tzinfo=ZoneInfo(zone))
-                 if self.since else None)
+        start = start_of_local_day(self.since, zone) if self.since else None
         end = end_of_local_day(self.until, zone) if self.until else None
         return start, end
 
     def query(self) -> str:
-        parts = [f"from={self.since.isoformat()}"] if self.since else []
-        parts += [f"to={self.until.isoformat()}"] if self.until else []
-        return "&".join(parts)
+        return range_query(self.since, self.until)
 
 
 def _log_filter(since: Annotated[date | None, Query(alias="from")] = None,
@@ -269,21 +252,11 @@ def _log_filter(since: Annotated[date | None, Query(alias="from")] = None,
 LogFilterDep = Annotated[LogFilter, Depends(_log_filter)]
 
 
-def _public_redemption(runtime: Runtime, redemption: Redemption,
-                       benefit_name: str) -> RedemptionPublic:
-    """A redemption as the API shows it: the card as this partner's own pseudonym."""
-    return RedemptionPublic(id=redemption.id, benefit_id=redemption.benefit_id,
-                            benefit_name=benefit_name, redeemed_at=redemption.redeemed_at,
-                            voided_at=redemption.voided_at,
-                            card=partner_view(runtime.master_key.pseudonym_key,
-                                              redemption.partner_id, redemption.card_ref))
-
-
 def _log_rows(session: Session, runtime: Runtime, desk: Desk, window: LogFilter, *,
               after_id: int, limit: int) -> list[RedemptionPublic]:
     """The partner's own redemptions as `GET /api/v1/redemptions` lists them."""
     since, until = window.bounds(runtime.settings.timezone)
-    return [_public_redemption(runtime, r, name)
+    return [redemption_public(r, name, runtime.master_key.pseudonym_key)
             for r, name in benefits.partner_log(session, partner_id=desk.partner.id,
                                                 since=since, until=until, after_id=after_id,
                                                 limit=limit)]
@@ -298,28 +271,22 @@ def redemption_log(request: Request, session: SessionDep, desk: PageDesk,
     more = len(rows) > LOG_PAGE_SIZE
     rows = rows[:LOG_PAGE_SIZE]
     query = window.query()
-    zone = ZoneInfo(runtime.settings.timezone)
+    zone = runtime.settings.timezone
     return render(request, "partner/redemptions.html", {
-        "city_time": lambda moment: moment.astimezone(zone),  # filters are city dates too
+        "city_time": lambda moment: local_time(moment, zone),  # filters are city dates too
         "desk": desk, "rows": rows, "window": window, "after": after,
         "next_after": rows[-1].id if more else None,
         "query": query, "csv_url": "/partner/redemptions.csv" + (f"?{query}" if query else ""),
     })
 
 
-def _csv_lines(session: Session, runtime: Runtime, desk: Desk,
-               window: LogFilter) -> Iterator[str]:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
-    writer.writeheader()
+def _all_log_rows(session: Session, runtime: Runtime, desk: Desk,
+                  window: LogFilter) -> Iterator[RedemptionPublic]:
+    """Every row of the filtered log, read a chunk at a time."""
     after = 0
     while True:
         rows = _log_rows(session, runtime, desk, window, after_id=after, limit=CSV_CHUNK)
-        for row in rows:
-            writer.writerow(row.model_dump(mode="json"))
-        yield out.getvalue()
-        out.seek(0)
-        out.truncate()
+        yield from rows
         if len(rows) < CSV_CHUNK:
             return
         after = rows[-1].id
@@ -329,7 +296,6 @@ def _csv_lines(session: Session, runtime: Runtime, desk: Desk,
 def redemption_csv(request: Request, session: SessionDep, desk: PageDesk,
                    window: LogFilterDep) -> Response:
     """Every row of the filtered log, in the columns of the API's CSV."""
-    text = "".join(_csv_lines(session, runtime_of(request), desk, window))
-    return Response(text, media_type="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="redemptions.csv"'})
+    rows = _all_log_rows(session, runtime_of(request), desk, window)
+    return csv_response(redemptions_csv(rows), "redemptions.csv")
 

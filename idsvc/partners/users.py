@@ -80,6 +80,22 @@ def deactivate_partner_user(session: Session, *, partner: Partner, user_id: int,
     return user
 
 
+def set_password(session: Session, *, user: PartnerUser, password: str, actor: Actor) -> None:
+    """Replace a desk user's password and end every open session of theirs."""
+    check_password_strength(password, username=user.username)
+    user.password_hash = hash_password(password)
+    session.add(user)
+    _end_sessions(session, user.id)
+    session.flush()
+    record(session, actor=actor, action="partner_user.password_reset",
+           subject_type="partner_user", subject_id=str(user.id),
+           details={"partner_id": user.partner_id})
+
+
+def find_user(session: Session, username: str) -> PartnerUser | None:
+    return session.exec(select(PartnerUser).where(PartnerUser.username == username)).first()
+
+
 def authenticate(session: Session, *, username: str, password: str) -> PartnerUser:
     """The desk user for these credentials; unknown name, wrong password, a disabled
     user or a disabled partner all get the same refusal."""

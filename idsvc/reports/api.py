@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Annotated
 
@@ -12,15 +10,10 @@ from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from idsvc.clock import utcnow
+from idsvc.csvfile import csv_response, csv_text
 from idsvc.db import SessionDep
 from idsvc.reports import service
-from idsvc.reports.schemas import (
-    RedemptionCount,
-    ReportPublic,
-    csv_response,
-    public,
-    report_csv,
-)
+from idsvc.reports.schemas import RedemptionCount, ReportPublic, public, report_csv
 from idsvc.staff.deps import require
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission
@@ -71,9 +64,5 @@ def redemption_counts(request: Request, session: SessionDep, _: ReportReader,
                             month=m, count=service.small(n)).model_dump(mode="json")
             for p, pn, b, bn, m, n in service.redemption_months(session, span)]
     if wants_csv(request):
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=REDEMPTION_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-        return csv_response(out.getvalue(), "redemptions.csv")
+        return csv_response(csv_text(REDEMPTION_FIELDS, rows), "redemptions.csv")
     return JSONResponse(rows)

@@ -10,18 +10,21 @@ from typing import Annotated
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Request
 from markupsafe import Markup
+from sqlmodel import Session
 from starlette.responses import Response
 
 from idsvc.clock import utcnow
+from idsvc.csvfile import csv_response
 from idsvc.db import SessionDep
 from idsvc.errors import DomainError, Invalid, NotFound
 from idsvc.reports import service
 from idsvc.reports.charts import bar_chart
-from idsvc.reports.schemas import csv_response, report_csv
+from idsvc.reports.schemas import report_csv
 from idsvc.staff.models import Staff
 from idsvc.staff.pages import page_require
 from idsvc.staff.roles import Permission
 from idsvc.web import i18n
+from idsvc.web.forms import range_query
 from idsvc.web.templating import gettext_for, language_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -41,6 +44,11 @@ class Section:
     csv_href: str
 
 
+def _typed_range(request: Request) -> tuple[str, str]:
+    """The `from` and `to` dates as typed (text, so a bad one is shown back on the form)."""
+    return request.query_params.get("from", "")[:10], request.query_params.get("to", "")[:10]
+
+
 def _day(text: str) -> date | None:
     """A date from the form, or None when empty; ValueError when it is not a date."""
     return date.fromisoformat(text) if text else None
@@ -58,12 +66,7 @@ def _shower(request: Request) -> Callable[[service.Shown], str]:
     return show
 
 
-def _query(since: str, until: str) -> str:
-    pairs = [f"{name}={value}" for name, value in (("from", since), ("to", until)) if value]
-    return "?" + "&".join(pairs) if pairs else ""
-
-
-def _sections(request: Request, session: SessionDep, since: date | None, until: date | None,
+def _sections(request: Request, session: Session, since: date | None, until: date | None,
               query: str) -> list[Section]:
     _ = gettext_for(request)
     show = _shower(request)
@@ -98,12 +101,13 @@ def _sections(request: Request, session: SessionDep, since: date | None, until: 
 @router.get("/admin/reports")
 def reports_page(request: Request, session: SessionDep, staff: Reader) -> Response:
     """Dates come from the form as text so a bad one is shown on the form, not as a 422."""
-    since = request.query_params.get("from", "")[:10]
-    until = request.query_params.get("to", "")[:10]
+    since, until = _typed_range(request)
     _ = gettext_for(request)
     error = None
+    query = range_query(since, until)
     try:
-        sections = _sections(request, session, _day(since), _day(until), _query(since, until))
+        sections = _sections(request, session, _day(since), _day(until),
+                             f"?{query}" if query else "")
     except ValueError:
         error = _("Enter dates as year-month-day, for example 2026-03-31.")
     except DomainError as exc:
@@ -122,8 +126,7 @@ def report_download(request: Request, session: SessionDep, _: Reader, name: str)
     if name not in service.REPORTS:
         raise NotFound("No such report.", code="report_not_found")
     try:
-        since = _day(request.query_params.get("from", "")[:10])
-        until = _day(request.query_params.get("to", "")[:10])
+        since, until = (_day(text) for text in _typed_range(request))
     except ValueError as exc:
         raise Invalid("Dates are year-month-day.", code="invalid_date") from exc
     report = service.build(session, name, today=utcnow().date(), since=since, until=until)

@@ -8,7 +8,6 @@ import io
 from datetime import date
 
 from pydantic import BaseModel, Field
-from starlette.responses import Response
 
 from idsvc.reports.service import Report
 
@@ -59,8 +58,3 @@ def report_csv(report: Report) -> str:
         writer.writerow([row.label, *row.cells, row.total])
     writer.writerow(["total", *report.column_totals, report.total])
     return out.getvalue()
-
-
-def csv_response(text: str, filename: str) -> Response:
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

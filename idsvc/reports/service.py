@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -46,10 +46,24 @@ Shown = int | str
 
 @dataclass(frozen=True)
 class DateRange:
-    """Both ends included, in UTC days."""
+    """Both ends included, in UTC days; `bucket` is the period a report counts in."""
 
     since: date
     until: date
+    bucket: str = "day"  # "week" or "month" for the reports
+
+    def whole_periods(self) -> DateRange:
+        """Widened to whole weeks or months. Counts are then only ever of whole periods, so
+        two asked ranges never differ by a few days, whose small count subtracting one
+        report from the other would give back."""
+        if self.bucket == "week":
+            return replace(self, since=self.since - timedelta(days=self.since.weekday()),
+                           until=self.until + timedelta(days=6 - self.until.weekday()))
+        if self.bucket == "month":
+            year, month = divmod(self.until.year * 12 + self.until.month, 12)  # the next one
+            return replace(self, since=self.since.replace(day=1),
+                           until=date(year, month + 1, 1) - timedelta(days=1))
+        return self
 
     def bounds(self) -> tuple[datetime, datetime]:
         start = datetime.combine(self.since, time(), tzinfo=UTC)
@@ -59,26 +73,27 @@ class DateRange:
 def weekly_default(today: date) -> DateRange:
     """The last 26 ISO weeks, this one included."""
     monday = today - timedelta(days=today.weekday())
-    return DateRange(monday - timedelta(weeks=25), today)
+    return DateRange(monday - timedelta(weeks=25), today, "week")
 
 
 def monthly_default(today: date) -> DateRange:
     """The last 12 calendar months, this one included."""
     year, month = divmod(today.year * 12 + today.month - 1 - 11, 12)
-    return DateRange(date(year, month + 1, 1), today)
+    return DateRange(date(year, month + 1, 1), today, "month")
 
 
 def date_range(since: date | None, until: date | None, *, default: DateRange) -> DateRange:
-    """The asked range, filled from the default; refused when reversed or too long."""
+    """The asked range, filled from the default and widened to the default's whole periods
+    (weeks or months); refused when reversed or too long."""
     if since is None and until is None:
-        return default
+        return default.whole_periods()
     until = until or default.until
     since = since or until - (default.until - default.since)
     if since > until:
         raise Invalid("The start date is after the end date.", code="invalid_range")
     if (until - since).days > MAX_RANGE_DAYS:
         raise Invalid("Ask for at most ten years at a time.", code="range_too_long")
-    return DateRange(since, until)
+    return DateRange(since, until, default.bucket).whole_periods()
 
 
 def iso_week(day: date) -> str:

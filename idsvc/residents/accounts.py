@@ -103,11 +103,14 @@ def login(session: Session, *, resident_id: str | None, secret: str) -> str | Do
     account = (session.get(ResidentAccount, resident_id, with_for_update=True,
                            populate_existing=True) if resident_id else None)
     now = utcnow()
+    # Always one Argon2 check (a dummy hash for an unknown card), so neither the answer
+    # nor its time tells a stranger that a card number has an account, or is locked.
+    matches = verify_password(account.secret_hash if account is not None else None, secret)
     if account is not None and account.locked_until and account.locked_until > now:
         # The same answer as a wrong PIN or an unknown card: a lock must not tell a
         # stranger that a card number belongs to someone with an account.
         return _REFUSED
-    if account is None or not verify_password(account.secret_hash, secret):
+    if account is None or not matches:
         if account is not None and account.secret_hash is not None:
             account.failed_logins += 1
             wait = _wait_after(account.failed_logins)

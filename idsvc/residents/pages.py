@@ -9,30 +9,36 @@ the `idsvc_resident` cookie, so no page takes a card number or resident id once 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
-from idsvc.cards.lifecycle import renewal_window
+from idsvc.cards.lifecycle import renewal_of
 from idsvc.cards.models import Card
 from idsvc.cards.service import CardState
-from idsvc.clock import local_date, local_today
+from idsvc.clock import local_date, local_time, local_today
 from idsvc.db import SessionDep
-from idsvc.errors import DomainError, Invalid, Unauthorized
+from idsvc.errors import DomainError, Invalid
 from idsvc.languages import LANGUAGES as PREFERRED_LANGUAGES
 from idsvc.residents import accounts, selfservice
 from idsvc.residents import service as residents
 from idsvc.residents.schemas import ResidentChanges
 from idsvc.runtime import Runtime, runtime_of
+from idsvc.sessions import page_idle
 from idsvc.web import i18n
+from idsvc.web.cookies import (
+    clear_session_cookie,
+    session_token,
+    set_language_cookie,
+    set_session_cookie,
+)
 from idsvc.web.csrf import check_csrf
+from idsvc.web.forms import NextPath, Password, by_field
 from idsvc.web.navigation import safe_next
-from idsvc.web.pages import ONE_YEAR
 from idsvc.web.templating import render
 
 RESIDENT_COOKIE = "idsvc_resident"
@@ -41,25 +47,23 @@ HOME = "/resident/"
 
 public_router = APIRouter(include_in_schema=False)
 router = APIRouter(include_in_schema=False)
-Secret = Annotated[str, Form(max_length=256)]
+Secret = Password  # the PIN
 CardNumber = Annotated[str, Form(max_length=32)]
 
 
 def page_resident(request: Request, session: SessionDep) -> str:
     """The resident of the page cookie; it also ends after `page_idle_minutes` unused."""
-    token = request.cookies.get(RESIDENT_COOKIE)
-    if not token:
-        raise Unauthorized("Log in with your card number and PIN.", code="not_authenticated")
-    idle = timedelta(minutes=runtime_of(request).settings.page_idle_minutes)
-    return accounts.resident_for_token(session, token, idle=idle)
+    token = session_token(request, RESIDENT_COOKIE,
+                          message="Log in with your card number and PIN.")
+    return accounts.resident_for_token(session, token,
+                                       idle=page_idle(runtime_of(request).settings))
 
 
 PageResident = Annotated[str, Depends(page_resident)]
 
 
 def _sign_out(response: Response) -> Response:
-    response.delete_cookie(RESIDENT_COOKIE, path=COOKIE_PATH)
-    return response
+    return clear_session_cookie(response, RESIDENT_COOKIE, path=COOKIE_PATH)
 
 
 # --- activation and login -------------------------------------------------------------
@@ -96,7 +100,7 @@ def login_form(request: Request, next: str = "", activated: str = "") -> Respons
 
 @public_router.post("/resident/login", dependencies=[Depends(check_csrf)])
 def login(request: Request, session: SessionDep, card_number: CardNumber, secret: Secret,
-          next: Annotated[str, Form(max_length=2000)] = "") -> Response:
+          next: NextPath = "") -> Response:
     """The same answer as `POST /api/v1/residents/login`: a lock reads as a wrong PIN."""
     resident_id = selfservice.resident_for_card(session, card_number)
     outcome = accounts.login(session, resident_id=resident_id, secret=secret)
@@ -106,9 +110,8 @@ def login(request: Request, session: SessionDep, card_number: CardNumber, secret
                        "card_number": card_number}, status_code=outcome.status_code)
     runtime = runtime_of(request)
     response = RedirectResponse(safe_next(next, HOME), status_code=303)
-    response.set_cookie(RESIDENT_COOKIE, outcome, path=COOKIE_PATH, httponly=True,
-                        samesite="strict", secure=runtime.settings.cookie_secure,
-                        max_age=int(accounts.SESSION_LIFETIME.total_seconds()))
+    set_session_cookie(response, runtime.settings, RESIDENT_COOKIE, outcome,
+                       lifetime=accounts.SESSION_LIFETIME, path=COOKIE_PATH)
     if i18n.LANGUAGE_COOKIE not in request.cookies and resident_id is not None:
         _remember_language(response, session, runtime, resident_id)
     return response
@@ -122,8 +125,7 @@ def _remember_language(response: Response, session: Session, runtime: Runtime,
                                              runtime.master_key).preferred_languages
     code = i18n.for_resident(preferred)
     if i18n.LANGUAGES[code].iso639_3 in preferred:
-        response.set_cookie(i18n.LANGUAGE_COOKIE, code, max_age=ONE_YEAR, httponly=True,
-                            samesite="lax", secure=runtime.settings.cookie_secure)
+        set_language_cookie(response, runtime.settings, code)
 
 
 @router.post("/resident/logout", dependencies=[Depends(check_csrf)])
@@ -154,10 +156,9 @@ def _card_view(card: Card, runtime: Runtime) -> CardView:
              CardState.REVOKED: "revoked"}[CardState(card.state)]
     if state == "valid" and card.expires_on is not None and card.expires_on < today:
         state = "expired"
-    renew_until = None
-    if card.state == CardState.ACTIVE and card.expires_on is not None:
-        opens, closes = renewal_window(card.expires_on, runtime.policy.renewal)
-        renew_until = closes if opens <= today <= closes else None
+    window = renewal_of(card, runtime.policy.renewal, today)
+    renew_until = (window.closes if card.state == CardState.ACTIVE and window and window.open
+                   else None)
     reason = card.state_reason or ""
     reported = reason.removeprefix("reported_") if reason.startswith("reported_") else None
     return CardView(number=card.number, state=state, reported=reported,
@@ -166,7 +167,7 @@ def _card_view(card: Card, runtime: Runtime) -> CardView:
 
 
 def _local(moment: datetime | None, zone: str) -> datetime | None:
-    return None if moment is None else moment.astimezone(ZoneInfo(zone))
+    return None if moment is None else local_time(moment, zone)
 
 
 @router.get("/resident/")
@@ -275,8 +276,8 @@ def save_settings(request: Request, session: SessionDep, resident: PageResident,
     try:
         changes = ResidentChanges.model_validate(_changes(form))
     except ValidationError as exc:
-        errors = {_FIELD_OF.get(tuple(str(p) for p in e["loc"][:2]), "form"): True
-                  for e in exc.errors()}
+        errors = by_field(exc, lambda e: (
+            _FIELD_OF.get(tuple(str(p) for p in e["loc"][:2]), "form"), True))
         return _settings_page(request, form, errors=errors, status_code=422)
     try:
         selfservice.update_profile(session, resident_id=resident,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
+from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from idsvc.centres.service import list_centres
@@ -20,8 +21,9 @@ from idsvc.staff.pages import page_require
 from idsvc.staff.roles import Permission, Role
 from idsvc.staff.schemas import StaffCreate
 from idsvc.staff.service import actor_of
-from idsvc.web.admin_home import FormInvalid, Link, validate
+from idsvc.web.admin_home import Link
 from idsvc.web.csrf import check_csrf
+from idsvc.web.forms import FormInvalid, validate
 from idsvc.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -43,7 +45,7 @@ def _refusal(request: Request, exc: DomainError) -> tuple[str, str]:
     return known[exc.code]
 
 
-def _list(request: Request, session: SessionDep, staff: Staff, *,
+def _list(request: Request, session: Session, staff: Staff, *,
           errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
           status_code: int = 200) -> Response:
     _ = gettext_for(request)

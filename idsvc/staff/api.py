@@ -15,6 +15,7 @@ from idsvc.staff.deps import SESSION_COOKIE, CallerToken, CurrentStaff, require
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission
 from idsvc.staff.schemas import StaffCreate, StaffPublic, Token
+from idsvc.web.cookies import clear_session_cookie, set_session_cookie
 
 public_router = APIRouter(tags=["auth"])
 router = APIRouter(tags=["staff"])
@@ -38,17 +39,14 @@ def open_page_session(session: SessionDep, runtime: RuntimeDep,
     lifetime = timedelta(hours=runtime.settings.session_hours)
     token, _ = service.open_session(session, staff=staff, kind="cookie", lifetime=lifetime)
     response = Response(status_code=204)
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(lifetime.total_seconds()),
-                        httponly=True, secure=runtime.settings.cookie_secure, samesite="strict")
+    set_session_cookie(response, runtime.settings, SESSION_COOKIE, token, lifetime=lifetime)
     return response
 
 
 @router.post("/auth/logout", status_code=204)
 def logout(session: SessionDep, token: CallerToken, _: CurrentStaff) -> Response:
     service.close_session(session, token)
-    response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
+    return clear_session_cookie(Response(status_code=204), SESSION_COOKIE)
 
 
 @router.get("/staff/me")

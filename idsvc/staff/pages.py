@@ -6,17 +6,20 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from idsvc.db import SessionDep
-from idsvc.errors import DomainError, Forbidden, Unauthorized
+from idsvc.errors import DomainError, Forbidden
 from idsvc.runtime import runtime_of
+from idsvc.sessions import page_idle
 from idsvc.staff import service
 from idsvc.staff.deps import SESSION_COOKIE
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission, Role, can
+from idsvc.web.cookies import clear_session_cookie, session_token, set_session_cookie
 from idsvc.web.csrf import check_csrf
+from idsvc.web.forms import NextPath, Password, Username
 from idsvc.web.navigation import safe_next
 from idsvc.web.templating import render
 
@@ -27,19 +30,19 @@ HOME_BY_ROLE = {Role.CLERK: "/clerk/", Role.SUPERVISOR: "/clerk/", Role.ADMIN: "
 
 def page_staff(request: Request, session: SessionDep) -> Staff:
     """The staff member of the page session cookie (never a bearer token on pages)."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        raise Unauthorized("Log in first.", code="not_authenticated")
-    idle = timedelta(minutes=runtime_of(request).settings.page_idle_minutes)
-    return service.staff_for_token(session, token, idle=idle)
+    return service.staff_for_token(session, session_token(request, SESSION_COOKIE),
+                                   idle=page_idle(runtime_of(request).settings),
+                                   cookie_only=True)
 
 
 PageStaff = Annotated[Staff, Depends(page_staff)]
 
 
-def page_require(permission: Permission) -> Callable[[Staff], Staff]:
+def page_require(*permissions: Permission) -> Callable[[Staff], Staff]:
+    """A page dependency that lets in roles holding any of `permissions`."""
+
     def check(staff: PageStaff) -> Staff:
-        if not can(staff.role, permission):
+        if not any(can(staff.role, permission) for permission in permissions):
             raise Forbidden("Your role may not open this page.", code="forbidden")
         return staff
 
@@ -53,22 +56,19 @@ def login_form(request: Request, next: str = "") -> Response:
 
 @public_router.post("/staff/login", dependencies=[Depends(check_csrf)])
 def login(request: Request, session: SessionDep,
-          username: Annotated[str, Form(max_length=64)],
-          password: Annotated[str, Form(max_length=256)],
-          next: Annotated[str, Form(max_length=2000)] = "") -> Response:
+          username: Username, password: Password, next: NextPath = "") -> Response:
     try:
         staff = service.authenticate(session, username=username, password=password)
     except DomainError:
         return render(request, "staff/login.html",
                       {"next": safe_next(next, ""), "failed": True, "username": username},
                       status_code=401)
-    lifetime = timedelta(hours=runtime_of(request).settings.session_hours)
+    settings = runtime_of(request).settings
+    lifetime = timedelta(hours=settings.session_hours)
     token, _ = service.open_session(session, staff=staff, kind="cookie", lifetime=lifetime)
     response = RedirectResponse(safe_next(next, HOME_BY_ROLE.get(Role(staff.role), "/")),
                                 status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(lifetime.total_seconds()),
-                        httponly=True, secure=runtime_of(request).settings.cookie_secure,
-                        samesite="strict")
+    set_session_cookie(response, settings, SESSION_COOKIE, token, lifetime=lifetime)
     return response
 
 
@@ -77,6 +77,5 @@ def logout(request: Request, session: SessionDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         service.close_session(session, token)
-    response = RedirectResponse("/staff/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE)
-    return response
+    return clear_session_cookie(RedirectResponse("/staff/login", status_code=303),
+                                SESSION_COOKIE)

@@ -61,6 +61,15 @@ def list_staff(session: Session) -> list[Staff]:
     return list(session.exec(select(Staff).order_by(Staff.username)))
 
 
+def supervisors_at(session: Session, centre_id: int | None) -> list[Staff]:
+    """The active supervisors of a centre: whom its clerks ask to clear a duplicate warning."""
+    statement = (select(Staff)
+                 .where(Staff.role == Role.SUPERVISOR, Staff.active.is_(True),  # type: ignore[attr-defined]
+                        Staff.centre_id == centre_id)
+                 .order_by(Staff.username))
+    return list(session.exec(statement))
+
+
 def authenticate(session: Session, *, username: str, password: str) -> Staff:
     staff = find_staff(session, username)
     ok = verify_password(staff.password_hash if staff else None, password)
@@ -83,9 +92,14 @@ def open_session(session: Session, *, staff: Staff, kind: str,
     return token, expires_at
 
 
-def staff_for_token(session: Session, token: str, *, idle: timedelta | None = None) -> Staff:
-    """The account behind a token; a page cookie also ends after `idle` unused."""
+def staff_for_token(session: Session, token: str, *, idle: timedelta | None = None,
+                    cookie_only: bool = False) -> Staff:
+    """The account behind a token; a page cookie also ends after `idle` unused.
+    `cookie_only` (the pages) refuses an API token copied into the cookie, which would
+    otherwise open pages with no idle limit."""
     row = session.get(StaffSession, _token_hash(token))
+    if row is not None and cookie_only and row.kind != "cookie":
+        row = None
     if row is None or not still_open(row, now=utcnow(),
                                      idle=idle if row.kind == "cookie" else None):
         raise Unauthorized("The session has expired or is not valid; log in again.",

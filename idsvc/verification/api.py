@@ -11,10 +11,8 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from idsvc.benefits import service as benefits
-from idsvc.clock import iso
 from idsvc.db import ReadSessionDep
 from idsvc.partners.deps import current_partner
-from idsvc.partners.scopes import Field
 from idsvc.runtime import RuntimeDep, runtime_of
 from idsvc.verification import service
 from idsvc.verification.schemas import VerifyRequest, VerifyResponse
@@ -53,17 +51,14 @@ async def verify(request: Request) -> Response:
                                        keys=runtime.master_key)
         method = "number"
     outcome = service.verify(text=text, method=method, partner=partner, context=context)
-    answer: dict[str, Any] = {"result": str(outcome.result), "checked_at": iso(outcome.checked_at)}
-    card = outcome.card
-    if card is not None and outcome.decoded is not None and Field.BENEFITS in partner.scope:
+    offers = None
+    if service.lists_offers(outcome, partner):
         offers = await run_in_threadpool(
             benefits.offers_on_card, runtime.read_sessions, partner_id=partner.partner_id,
             decoded=outcome.decoded, keys=runtime.master_key,
             timezone=runtime.settings.timezone)
-        card = {**card, "benefits": offers if outcome.result == "valid" else []}
-    if card is not None:
-        answer["card"] = card
-    return Response(_ENCODE_JSON(answer), media_type="application/json")
+    return Response(_ENCODE_JSON(service.answer(outcome, offers)),
+                    media_type="application/json")
 
 
 @public_router.get("/offline-bundle.json")

@@ -11,11 +11,12 @@ from sqlmodel import Session
 
 from idsvc.cards.credential import DecodedCredential
 from idsvc.cards.service import kids_in_circulation, stored_credential
-from idsvc.clock import local_date, utcnow
+from idsvc.clock import iso, local_date, utcnow
 from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
 from idsvc.crypto.keyring import KeyMirror, active_signer, jwks
 from idsvc.crypto.pseudonym import card_reference
+from idsvc.partners.scopes import Field
 from idsvc.partners.service import PartnerCredential
 from idsvc.runtime import Mirrors, Runtime
 from idsvc.status.mirror import StatusMirror
@@ -95,6 +96,25 @@ def verify(*, text: str | None, method: str, partner: PartnerCredential,
         result=check.result,
         card_ref=card_reference(context.master_key.pseudonym_key, number) if number else None))
     return Outcome(check.result, now, card, check.decoded if card is not None else None)
+
+
+def lists_offers(outcome: Outcome, partner: PartnerCredential) -> bool:
+    """Whether the answer lists the partner's offers: a card is shown, and the partner's
+    scope includes benefits (the caller looks them up, as it alone knows how to read)."""
+    return (outcome.card is not None and outcome.decoded is not None
+            and Field.BENEFITS in partner.scope)
+
+
+def answer(outcome: Outcome, offers: list[dict[str, object]] | None = None) -> dict[str, Any]:
+    """The `POST /api/v1/verify` JSON, for the API and the partner desk page alike.
+    `offers` are listed only on a valid card: an expired or suspended one redeems nothing."""
+    body: dict[str, Any] = {"result": str(outcome.result), "checked_at": iso(outcome.checked_at)}
+    card = outcome.card
+    if card is not None and offers is not None:
+        card = {**card, "benefits": offers if outcome.result == "valid" else []}
+    if card is not None:
+        body["card"] = card
+    return body
 
 
 def offline_bundle(session: Session, *, settings: Settings, mirrors: Mirrors) -> dict[str, Any]:

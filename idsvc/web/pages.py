@@ -9,12 +9,13 @@ from starlette.responses import RedirectResponse, Response
 
 from idsvc.runtime import runtime_of
 from idsvc.web import i18n
+from idsvc.web.cookies import set_language_cookie
 from idsvc.web.csrf import check_csrf
+from idsvc.web.forms import NextPath
 from idsvc.web.navigation import safe_next
 from idsvc.web.templating import render
 
 public_router = APIRouter(include_in_schema=False)
-ONE_YEAR = 365 * 24 * 3600
 
 
 @public_router.get("/")
@@ -24,10 +25,9 @@ def home(request: Request) -> Response:
 
 @public_router.post("/language", dependencies=[Depends(check_csrf)])
 def choose_language(request: Request, language: Annotated[str, Form(max_length=16)],
-                    next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
+                    next: NextPath = "/") -> Response:
     """Remember the chosen language for a year; unknown codes fall back to negotiation."""
     response = RedirectResponse(safe_next(next), status_code=303)
     if language in i18n.LANGUAGES:
-        response.set_cookie(i18n.LANGUAGE_COOKIE, language, max_age=ONE_YEAR, httponly=True,
-                            samesite="lax", secure=runtime_of(request).settings.cookie_secure)
+        set_language_cookie(response, runtime_of(request).settings, language)
     return response

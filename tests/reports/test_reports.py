@@ -78,7 +78,8 @@ def test_date_range_filters_and_bad_ranges_are_refused(client, auditor, two_cent
     last_year = TODAY - timedelta(days=400)
     old = client.get(f"/api/v1/reports/cards-issued?from={last_year}&to="
                      f"{last_year + timedelta(days=20)}", headers=auditor).json()
-    assert old["rows"] == [] and old["total"] == 0 and old["from"] == last_year.isoformat()
+    monday = last_year - timedelta(days=last_year.weekday())  # whole weeks only
+    assert old["rows"] == [] and old["total"] == 0 and old["from"] == monday.isoformat()
     assert len(old["periods"]) in (3, 4)
     just_today = client.get(f"/api/v1/reports/cards-issued?from={TODAY}&to={TODAY}",
                             headers=auditor).json()
@@ -184,3 +185,29 @@ def test_grand_total_withheld_when_one_column_total_is_hidden():
     assert report.rows[0].total == WITHHELD
     assert report.column_totals == [50, SMALL]
     assert report.total == WITHHELD
+
+
+@pytest.mark.parametrize(("since", "until", "bucket", "expected"), [
+    (date(2026, 3, 4), date(2026, 3, 5), "week", (date(2026, 3, 2), date(2026, 3, 8))),
+    (date(2026, 3, 2), date(2026, 3, 8), "week", (date(2026, 3, 2), date(2026, 3, 8))),
+    (date(2026, 1, 15), date(2026, 2, 3), "month", (date(2026, 1, 1), date(2026, 2, 28))),
+    (date(2025, 12, 31), date(2025, 12, 31), "month", (date(2025, 12, 1), date(2025, 12, 31))),
+    (date(2024, 2, 10), date(2024, 2, 10), "month", (date(2024, 2, 1), date(2024, 2, 29))),
+])
+def test_asked_ranges_widen_to_whole_periods(since, until, bucket, expected):
+    """Two ranges a few days apart count the same whole periods: subtracting one report
+    from the other cannot give back the small count of those days."""
+    default = DateRange(since, until, bucket)
+    span = service.date_range(since, until, default=default)
+    assert (span.since, span.until) == expected
+
+
+def test_ranges_a_day_apart_give_the_same_counts(client, admin, auditor, two_centres):
+    tomorrow = TODAY + timedelta(days=1)
+    reports = [client.get(f"/api/v1/reports/cards-issued?from={since}&to={until}",
+                          headers=auditor).json()
+               for since, until in ((TODAY, TODAY), (TODAY, tomorrow),
+                                    (TODAY - timedelta(days=1), TODAY))]
+    assert all(r["rows"] == reports[0]["rows"] for r in reports if r["periods"] ==
+               reports[0]["periods"])
+    assert reports[0]["from"] == (TODAY - timedelta(days=TODAY.weekday())).isoformat()

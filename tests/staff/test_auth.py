@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.pages import csrf
 
 
 def test_password_login_gives_a_working_token(client):
@@ -82,7 +83,10 @@ def test_page_session_cookie_is_httponly_strict_and_works(client):
     cookie = r.headers["set-cookie"]
     assert "idsvc_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert client.get("/api/v1/staff/me").json()["username"] == "clerk"
-    assert client.post("/api/v1/auth/logout").status_code == 204
+    # A change made with the cookie echoes the page's CSRF token (tests/web/test_page_security.py).
+    assert client.post("/api/v1/auth/logout").status_code == 403
+    assert client.post("/api/v1/auth/logout",
+                       headers={"X-CSRF-Token": csrf(client)}).status_code == 204
     client.cookies.clear()
     assert client.get("/api/v1/staff/me").status_code == 401
 

@@ -87,11 +87,20 @@ async function asset(request, event) {
   return refresh;
 }
 
+const LOGIN = "/partner/login";
+
 self.addEventListener("fetch", (event) => {
   const { request } = event;
   if (request.method !== "GET") return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin || url.search) return;
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname === LOGIN && request.mode === "navigate") {
+    // Logged out, or the session ended: the scanner page kept for offline use (with the
+    // desk's name and the form token) is dropped before anyone else uses this device.
+    event.waitUntil(caches.open(CACHE).then((cache) => cache.delete(PAGE)));
+    return;
+  }
+  if (url.search) return;
   if (url.pathname === PAGE && request.mode === "navigate") {
     event.respondWith(page(request));
   } else if (CACHED.has(url.pathname)) {
