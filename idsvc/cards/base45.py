@@ -43,7 +43,7 @@ def b45decode(text: str | bytes) -> bytes:
         value = (_lane(digits[0:whole:3], groups) + 45 * _lane(digits[1:whole:3], groups)
                  + 2025 * _lane(digits[2:whole:3], groups))
         lanes = value.to_bytes(3 * groups, "big")
-        if any(lanes[0::3]):  # a group above 65535
+        if lanes[0::3] != bytes(groups):  # a group above 65535
             raise Base45Error("Not Base45 text.")
         out = bytearray(2 * groups)
         out[0::2] = lanes[1::3]
