@@ -85,6 +85,8 @@ def main() -> None:
     env = {**os.environ, "IDSVC_DATABASE_URL": args.database_url,
            "IDSVC_KEYS_DIR": args.keys_dir, "IDSVC_ISSUER": ISSUER,
            "IDSVC_VERIFICATION_EVENTS": "batched", "BENCH_BODIES": str(bodies),
+           # wrk sends everything from one address: keep the budget (and its cost) on.
+           "IDSVC_PARTNER_REQUESTS_PER_ADDRESS_PER_MINUTE": "100000000",
            "BENCH_KEY": (args.out / "api_key").read_text().strip()}
     servers = {"baseline": _serve("bench.bare_app:app", 8701, env),
                "idsvc": _serve("idsvc.app:create_app", 8702, env)}

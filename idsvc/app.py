@@ -11,10 +11,12 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from idsvc.abuse import AddressLimits
+from idsvc.audit.api import router as audit_router
 from idsvc.benefits.admin_pages import router as benefit_admin_pages
 from idsvc.benefits.api import partner_router as redemptions_router
 from idsvc.benefits.api import public_router as benefits_public_router
@@ -63,7 +65,8 @@ from idsvc.verification.ratelimit import RateLimiter
 from idsvc.web.admin_home import router as admin_home
 from idsvc.web.errors import render_error
 from idsvc.web.pages import public_router as web_public_pages
-from idsvc.web.security import SecurityHeaders
+from idsvc.web.security import SecurityHeaders, response_headers
+from idsvc.web.throttle import AddressThrottle
 
 log = logging.getLogger("idsvc")
 API_PREFIX = "/api/v1"
@@ -77,6 +80,16 @@ def _install_fallback_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "conflict",
                              "message": "The change conflicts with another; try again."},
                             status_code=409)
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        # An id or count beyond the database's integer range (2**63 in SQLite, 2**31 in a
+        # PostgreSQL INTEGER column) fails at the driver: the caller's input, not a fault.
+        log.warning("value out of range: %s", type(getattr(exc, "orig", exc)).__name__)
+        return JSONResponse({"error": "out_of_range",
+                             "message": "A value in the request is out of range."},
+                            status_code=422)
 
     @app.exception_handler(OperationalError)
     async def _unavailable(_: Request, exc: OperationalError) -> JSONResponse:
@@ -136,7 +149,7 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     staff_only = [Depends(current_staff)]
     for router in (staff_router, centres_router, enrollment_router, cards_router,
                    partners_router, keys_admin_router, benefits_router, residents_router,
-                   reports_router):
+                   reports_router, audit_router):
         app.include_router(router, prefix=API_PREFIX, dependencies=staff_only)
     for pages in (web_public_pages, staff_pages, admin_home, partner_admin_pages,
                   benefit_admin_pages, staff_admin_pages, key_admin_pages, report_pages,
@@ -145,8 +158,11 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
                   enrollment_pages, card_pages):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(FastPath, path=f"{API_PREFIX}/verify", endpoint=verify_endpoint)
+    limits = AddressLimits.from_settings(settings)  # per worker, shared by both layers
+    app.add_middleware(AddressThrottle, limits=limits)
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
+    app.add_middleware(FastPath, path=f"{API_PREFIX}/verify", endpoint=verify_endpoint,
+                       headers=response_headers(hsts=settings.cookie_secure), limits=limits)
     app.add_middleware(BodySizeLimit, max_bytes=settings.photo_max_bytes + 1_048_576)
     app.add_middleware(LastResortErrors)
     return app

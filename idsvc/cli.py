@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 import uvicorn
@@ -18,7 +19,16 @@ from sqlmodel import Session
 from idsvc import demo as demo_data
 from idsvc import migrations
 from idsvc.app import create_app
-from idsvc.audit.service import Actor, verify_log
+from idsvc.audit.service import (
+    Actor,
+    ExportFormat,
+    ExportRange,
+    export_header,
+    export_line,
+    export_rows,
+    record_export,
+    verify_log,
+)
 from idsvc.cards import lifecycle
 from idsvc.cards import service as cards
 from idsvc.centres import service as centres
@@ -339,6 +349,48 @@ def audit_verify() -> None:
         return
     typer.secho(f"BROKEN at event {report.broken_at}: {report.problem}", fg="red", err=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+        since: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"],
+                                                help="First UTC day, YYYY-MM-DD.")],
+        until: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"],
+                                                help="Last UTC day (included).")],
+        out: Annotated[Path | None, typer.Option(
+            help="File to write (owner-only); standard output when unset.")] = None,
+        fmt: Annotated[ExportFormat, typer.Option(
+            "--format", help="jsonl (one JSON object per line) or csv.")
+        ] = ExportFormat.JSONL) -> None:
+    """Export the audit events of a date range with their hashes; the export is audited."""
+    settings = get_settings()
+    try:
+        span = ExportRange.of(since.date(), until.date())
+    except DomainError as exc:
+        typer.secho(f"error: {exc.message}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    with _session(settings) as session:  # committed first: a failed write is still on record
+        mark = record_export(session, actor=CLI_ACTOR, span=span, fmt=fmt)
+        upto_id = mark.id or 0
+    count = 0
+    with _session(settings) as session, _export_target(out) as target:
+        target.write(export_header(fmt))
+        for row in export_rows(session, span=span, upto_id=upto_id):
+            target.write(export_line(row, fmt))
+            count += 1
+    typer.secho(f"exported {count} events ({span.label()})", err=True)
+
+
+@contextmanager
+def _export_target(out: Path | None) -> Iterator[TextIO]:
+    """Standard output, or a file only its owner may read: the log names staff and cards."""
+    if out is None:
+        yield sys.stdout
+        return
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        yield handle
 
 
 def _check_policy(settings: Settings) -> None:

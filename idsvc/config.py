@@ -48,6 +48,12 @@ class Settings(BaseSettings):
                                     description="How long verifiers may cache a status list.")
     offline_status_max_age_hours: float = Field(
         default=48, gt=0, description="Offline: older status lists give 'status_unknown'.")
+    login_failures_per_address_per_hour: int = Field(
+        default=50, ge=0, description="Failed logins (all accounts together) one client "
+                                      "address may make per hour before 429; 0: no limit.")
+    partner_requests_per_address_per_minute: int = Field(
+        default=3000, ge=0, description="Verification and redemption requests per client "
+                                        "address per minute before 429; 0: no limit.")
     timezone: str = Field(default="America/New_York",
                           description="The city's time zone: ages and expiry dates use it.")
 

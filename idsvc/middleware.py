@@ -9,6 +9,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from idsvc.web.security import response_headers
+
 log = logging.getLogger("idsvc")
 
 
@@ -16,7 +18,9 @@ def _json(status: int, code: str, message: str) -> tuple[dict[str, Any], bytes]:
     body = json.dumps({"error": code, "message": message}).encode()
     start = {"type": "http.response.start", "status": status,
              "headers": [(b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode())]}
+                         (b"content-length", str(len(body)).encode()),
+                         # These answer ahead of SecurityHeaders (HSTS comes from others).
+                         *response_headers(hsts=False)]}
     return start, body
 
 

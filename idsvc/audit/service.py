@@ -7,11 +7,15 @@ hold personal data: they name the record by its identifier only.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import text
@@ -19,6 +23,7 @@ from sqlmodel import Session, select
 
 from idsvc.audit.models import AuditEvent
 from idsvc.clock import utcnow
+from idsvc.errors import Invalid
 
 GENESIS = "0" * 64
 _PG_LOCK_ID = 0x1D5C_A0D1  # advisory lock that serialises appends on PostgreSQL
@@ -79,9 +84,10 @@ class ChainReport:
     problem: str | None = None
 
 
-def verify_chain(events: Iterable[AuditEvent]) -> ChainReport:
-    """Walk the chain from the genesis; name the first event that does not link."""
-    expected_prev = GENESIS
+def verify_chain(events: Iterable[AuditEvent], *, start: str = GENESIS) -> ChainReport:
+    """Walk the chain from `start` (the genesis for the whole log); name the first event
+    that does not link."""
+    expected_prev = start
     count = 0
     for event in events:
         count += 1
@@ -109,3 +115,123 @@ def events_for(session: Session, *, subject_type: str, subject_id: str) -> list[
                         AuditEvent.subject_id == subject_id)
                  .order_by(AuditEvent.id))  # type: ignore[arg-type]
     return list(session.exec(statement))
+
+
+# --- Export: a date range of the log, for auditors and outside reviewers --------------
+
+EXPORT_FIELDS = ("id", "at", "actor_type", "actor_id", "action", "subject_type", "subject_id",
+                 "details", "prev_hash", "hash")
+EXPORT_PAGE = 1000
+
+
+class ExportFormat(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+@dataclass(frozen=True)
+class ExportRange:
+    """Whole UTC days, both ends included: the log's times are UTC, so are its days."""
+
+    first_day: date
+    last_day: date
+
+    @classmethod
+    def of(cls, first_day: date, last_day: date) -> ExportRange:
+        if first_day > last_day:
+            raise Invalid("`from` must not be after `to`.", code="invalid_range")
+        return cls(first_day, last_day)
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first_day, time.min, tzinfo=UTC)
+
+    @property
+    def end(self) -> datetime | None:
+        """The first instant after the range; None past the calendar's last day."""
+        if self.last_day == date.max:
+            return None
+        return datetime.combine(self.last_day + timedelta(days=1), time.min, tzinfo=UTC)
+
+    def label(self) -> str:
+        return f"{self.first_day.isoformat()}..{self.last_day.isoformat()}"
+
+
+def record_export(session: Session, *, actor: Actor, span: ExportRange,
+                  fmt: ExportFormat) -> AuditEvent:
+    """Exporting is itself an audited read. The export stops at this event, so what is
+    handed over ends at a known point even while staff keep working."""
+    return record(session, actor=actor, action="audit.export", subject_type="audit_log",
+                  subject_id=span.label(),
+                  details={"from": span.first_day, "to": span.last_day, "format": fmt.value})
+
+
+def export_rows(session: Session, *, span: ExportRange, upto_id: int,
+                page: int = EXPORT_PAGE) -> Iterator[dict[str, Any]]:
+    """The events of the range in chain order, fetched `page` rows at a time by id, so a
+    year of events never sits in memory. Each row carries the exact strings its hash
+    covers (`at` with microseconds, `details` as stored) and the previous hash."""
+    columns = [getattr(AuditEvent, name) for name in EXPORT_FIELDS]
+    after = 0
+    while True:
+        statement = (select(*columns)
+                     .where(AuditEvent.at >= span.start, AuditEvent.id > after,  # type: ignore[operator]
+                            AuditEvent.id <= upto_id)  # type: ignore[operator]
+                     .order_by(AuditEvent.id).limit(page))  # type: ignore[arg-type]
+        if span.end is not None:
+            statement = statement.where(AuditEvent.at < span.end)  # type: ignore[operator]
+        rows = session.exec(statement).all()
+        for row in rows:
+            item = dict(zip(EXPORT_FIELDS, row, strict=True))
+            item["at"] = item["at"].isoformat(timespec="microseconds")
+            yield item
+        if len(rows) < page:
+            return
+        after = rows[-1][0]
+
+
+def export_header(fmt: ExportFormat) -> str:
+    """What comes before the first row: the CSV header line; nothing for JSON lines."""
+    return _csv_line(EXPORT_FIELDS) if fmt is ExportFormat.CSV else ""
+
+
+def export_line(row: dict[str, Any], fmt: ExportFormat) -> str:
+    """One row as one line. In CSV an empty `actor_id` stands for none."""
+    if fmt is ExportFormat.JSONL:
+        return json.dumps(row, ensure_ascii=False) + "\n"
+    return _csv_line(row[name] for name in EXPORT_FIELDS)
+
+
+def export_lines(rows: Iterable[dict[str, Any]], fmt: ExportFormat) -> Iterator[str]:
+    """The whole export, a line at a time."""
+    yield export_header(fmt)
+    for row in rows:
+        yield export_line(row, fmt)
+
+
+def _csv_line(values: Iterable[Any]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(["" if v is None else v for v in values])
+    return out.getvalue()
+
+
+def read_export(lines: Iterable[str], fmt: ExportFormat) -> Iterator[dict[str, Any]]:
+    """Rows back from an export file, as a recipient reads them to check the chain."""
+    if fmt is ExportFormat.JSONL:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+        return
+    for row in csv.DictReader(lines):
+        yield {**row, "id": int(row["id"]), "actor_id": row["actor_id"] or None}
+
+
+def verify_segment(rows: Iterable[dict[str, Any]]) -> ChainReport:
+    """Check an exported stretch of the chain: every row's hash matches its content and
+    links to the row before it. The first row's `prev_hash` anchors the stretch to the
+    event before it; its last `hash` should equal a later export's or the live head."""
+    events = (AuditEvent(**{**row, "at": datetime.fromisoformat(row["at"])}) for row in rows)
+    first = next(events, None)
+    if first is None:
+        return ChainReport(True, 0, GENESIS)
+    return verify_chain(itertools.chain([first], events), start=first.prev_hash)

@@ -47,6 +47,9 @@ class PartnerUser(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # Login back-off (idsvc.abuse): failures in a row, and until when logins are refused.
+    failed_logins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class PartnerSession(SQLModel, table=True):

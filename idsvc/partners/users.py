@@ -14,9 +14,10 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
+from idsvc.abuse import clear_failures, count_failure, is_locked
 from idsvc.audit.service import Actor, record
 from idsvc.clock import utcnow
-from idsvc.errors import Conflict, NotFound, Unauthorized
+from idsvc.errors import Conflict, DomainError, NotFound, Unauthorized
 from idsvc.partners.models import Partner, PartnerSession, PartnerUser
 from idsvc.sessions import still_open
 from idsvc.staff.passwords import hash_password, verify_password
@@ -81,9 +82,10 @@ def deactivate_partner_user(session: Session, *, partner: Partner, user_id: int,
 
 
 def set_password(session: Session, *, user: PartnerUser, password: str, actor: Actor) -> None:
-    """Replace a desk user's password and end every open session of theirs."""
+    """Replace a desk user's password, unlock the login and end every open session."""
     check_password_strength(password, username=user.username)
     user.password_hash = hash_password(password)
+    clear_failures(user)
     session.add(user)
     _end_sessions(session, user.id)
     session.flush()
@@ -96,17 +98,40 @@ def find_user(session: Session, username: str) -> PartnerUser | None:
     return session.exec(select(PartnerUser).where(PartnerUser.username == username)).first()
 
 
-def authenticate(session: Session, *, username: str, password: str) -> PartnerUser:
-    """The desk user for these credentials; unknown name, wrong password, a disabled
-    user or a disabled partner all get the same refusal."""
-    user = session.exec(select(PartnerUser).where(PartnerUser.username == username)).first()
-    ok = verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
-        raise _refused()
+def log_in(session: Session, *, username: str, password: str) -> PartnerUser | DomainError:
+    """The desk user for these credentials, or the refusal to send (returned, not raised:
+    the failure count of the idsvc.abuse back-off must be committed with the refusal).
+    An unknown name, a wrong password, a lock, a disabled user or a disabled partner all
+    get the same refusal."""
+    # Row-locked for the whole check, so parallel guesses queue and each one is counted.
+    user = session.exec(select(PartnerUser).where(PartnerUser.username == username)
+                        .with_for_update().execution_options(populate_existing=True)).first()
+    now = utcnow()
+    ok = verify_password(user.password_hash if user else None, password)  # always one check
+    if user is None or is_locked(user, now=now):
+        return _refused()
+    if not ok:
+        count_failure(user, now=now)
+        session.add(user)
+        session.flush()
+        return _refused()
     partner = session.get(Partner, user.partner_id)
-    if partner is None or not partner.active:
-        raise _refused()
+    if not user.active or partner is None or not partner.active:
+        return _refused()
+    if user.failed_logins:
+        clear_failures(user)
+        session.add(user)
+        session.flush()
     return user
+
+
+def authenticate(session: Session, *, username: str, password: str) -> PartnerUser:
+    """`log_in` that raises its refusal: for callers that catch it and still commit (the
+    login page renders it), so the failure count is kept."""
+    outcome = log_in(session, username=username, password=password)
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
 
 def open_session(session: Session, *, user: PartnerUser, lifetime: timedelta) -> str:

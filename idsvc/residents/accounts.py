@@ -15,6 +15,8 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import Session
 
+from idsvc.abuse import FREE_FAILURES as FREE_FAILURES  # the back-off, shared with staff
+from idsvc.abuse import clear_failures, count_failure, is_locked
 from idsvc.audit.service import Actor, record
 from idsvc.clock import utcnow
 from idsvc.errors import DomainError, Invalid, Unauthorized
@@ -26,8 +28,6 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at
 CODE_LENGTH = 10
 CODE_LIFETIME = timedelta(days=60)
 SESSION_LIFETIME = timedelta(hours=2)
-FREE_FAILURES = 3      # then each failure doubles the wait, from 30 seconds
-LOCKOUT_FAILURES = 10  # then a day, or until a clerk issues a new code
 
 
 def _digest(value: str) -> str:
@@ -84,14 +84,6 @@ def activate(session: Session, *, resident_id: str | None, code: str, secret: st
            subject_type="resident", subject_id=account.resident_id)
 
 
-def _wait_after(failures: int) -> timedelta | None:
-    if failures >= LOCKOUT_FAILURES:
-        return timedelta(days=1)
-    if failures > FREE_FAILURES:
-        return timedelta(seconds=30 * 2 ** (failures - FREE_FAILURES - 1))
-    return None
-
-
 _REFUSED = Unauthorized("Wrong card number or PIN, or too many tries: wait a few minutes and "
                         "try again, or ask at a service centre.", code="invalid_credentials")
 
@@ -106,19 +98,17 @@ def login(session: Session, *, resident_id: str | None, secret: str) -> str | Do
     # Always one Argon2 check (a dummy hash for an unknown card), so neither the answer
     # nor its time tells a stranger that a card number has an account, or is locked.
     matches = verify_password(account.secret_hash if account is not None else None, secret)
-    if account is not None and account.locked_until and account.locked_until > now:
+    if account is not None and is_locked(account, now=now):
         # The same answer as a wrong PIN or an unknown card: a lock must not tell a
         # stranger that a card number belongs to someone with an account.
         return _REFUSED
     if account is None or not matches:
         if account is not None and account.secret_hash is not None:
-            account.failed_logins += 1
-            wait = _wait_after(account.failed_logins)
-            account.locked_until = now + wait if wait else None
+            count_failure(account, now=now)
             session.add(account)
             session.flush()
         return _REFUSED
-    account.failed_logins, account.locked_until = 0, None
+    clear_failures(account)
     token = secrets.token_urlsafe(32)
     session.add(account)
     session.add(ResidentSession(token_hash=_digest(token), resident_id=account.resident_id,

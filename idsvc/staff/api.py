@@ -6,9 +6,11 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from idsvc.db import SessionDep
+from idsvc.errors import DomainError
 from idsvc.runtime import RuntimeDep
 from idsvc.staff import service
 from idsvc.staff.deps import SESSION_COOKIE, CallerToken, CurrentStaff, require
@@ -22,10 +24,18 @@ router = APIRouter(tags=["staff"])
 StaffAdmin = Annotated[Staff, Depends(require(Permission.MANAGE_STAFF))]
 
 
-@public_router.post("/auth/token")
+def _refusal(refusal: DomainError) -> Response:
+    """Answered, not raised: a raise would roll back the failure count of the back-off."""
+    return JSONResponse(refusal.body(), status_code=refusal.status_code,
+                        headers=refusal.headers())
+
+
+@public_router.post("/auth/token", response_model=Token, responses={401: {}, 429: {}})
 def login(session: SessionDep, runtime: RuntimeDep,
-          form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    staff = service.authenticate(session, username=form.username, password=form.password)
+          form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Response | Token:
+    staff = service.log_in(session, username=form.username, password=form.password)
+    if isinstance(staff, DomainError):
+        return _refusal(staff)
     lifetime = timedelta(hours=runtime.settings.session_hours)
     token, expires_at = service.open_session(session, staff=staff, kind="api", lifetime=lifetime)
     return Token(access_token=token, expires_at=expires_at)
@@ -35,7 +45,9 @@ def login(session: SessionDep, runtime: RuntimeDep,
 def open_page_session(session: SessionDep, runtime: RuntimeDep,
                       form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Response:
     """Log in for the pages: the token travels only in an HttpOnly, SameSite=Strict cookie."""
-    staff = service.authenticate(session, username=form.username, password=form.password)
+    staff = service.log_in(session, username=form.username, password=form.password)
+    if isinstance(staff, DomainError):
+        return _refusal(staff)
     lifetime = timedelta(hours=runtime.settings.session_hours)
     token, _ = service.open_session(session, staff=staff, kind="cookie", lifetime=lifetime)
     response = Response(status_code=204)

@@ -19,6 +19,9 @@ class Staff(SQLModel, table=True):
     centre_id: int | None = Field(default=None, foreign_key="service_centres.id")
     active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # Login back-off (idsvc.abuse): failures in a row, and until when logins are refused.
+    failed_logins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class StaffSession(SQLModel, table=True):

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from idsvc.abuse import clear_failures, count_failure, is_locked
 from idsvc.audit.service import Actor, record
 from idsvc.centres.service import get_centre
 from idsvc.clock import utcnow
-from idsvc.errors import Conflict, Invalid, NotFound, Unauthorized
+from idsvc.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized
 from idsvc.sessions import still_open
 from idsvc.staff.models import Staff, StaffSession
 from idsvc.staff.passwords import hash_password, verify_password
@@ -70,12 +71,43 @@ def supervisors_at(session: Session, centre_id: int | None) -> list[Staff]:
     return list(session.exec(statement))
 
 
-def authenticate(session: Session, *, username: str, password: str) -> Staff:
-    staff = find_staff(session, username)
+def _refused() -> Unauthorized:
+    # One answer for an unknown name, a wrong password, a disabled or a locked account.
+    return Unauthorized("Wrong username or password.", code="invalid_credentials")
+
+
+def log_in(session: Session, *, username: str, password: str) -> Staff | DomainError:
+    """The account for these credentials, or the refusal to send: returned, not raised,
+    because the failure count (idsvc.abuse back-off) must be committed with the refusal."""
+    # Row-locked for the whole check, so parallel guesses queue and each one is counted.
+    staff = session.exec(select(Staff).where(Staff.username == username)
+                         .with_for_update().execution_options(populate_existing=True)).first()
+    now = utcnow()
+    # Always one Argon2 check, so the time tells nobody whether the name exists.
     ok = verify_password(staff.password_hash if staff else None, password)
-    if staff is None or not ok or not staff.active:
-        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    if staff is None or is_locked(staff, now=now):
+        return _refused()
+    if not ok:
+        count_failure(staff, now=now)
+        session.add(staff)
+        session.flush()
+        return _refused()
+    if not staff.active:
+        return _refused()
+    if staff.failed_logins:
+        clear_failures(staff)
+        session.add(staff)
+        session.flush()
     return staff
+
+
+def authenticate(session: Session, *, username: str, password: str) -> Staff:
+    """`log_in` that raises its refusal: for callers that catch it and still commit
+    (the login page renders it), so the failure count is kept."""
+    outcome = log_in(session, username=username, password=password)
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
 
 def open_session(session: Session, *, staff: Staff, kind: str,
@@ -122,9 +154,10 @@ def close_session(session: Session, token: str) -> None:
 
 
 def set_password(session: Session, *, staff: Staff, password: str, actor: Actor) -> None:
-    """Replace a password and end every open session of the account."""
+    """Replace a password, unlock the account and end every open session of it."""
     check_password_strength(password, username=staff.username)
     staff.password_hash = hash_password(password)
+    clear_failures(staff)
     session.add(staff)
     for open_session_row in session.exec(select(StaffSession)
                                          .where(StaffSession.staff_id == staff.id)):
