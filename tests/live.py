@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -44,6 +45,13 @@ def live_server(url: str, keys_dir: Path) -> Iterator[LiveServer]:
     app = create_app(settings_for(url, keys_dir).model_copy(
         update={"verification_events": "batched"}),
         master_key=MasterKey.from_secret(os.urandom(32)))
+    with serving(app) as base_url:
+        yield LiveServer(base_url, headers)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve `app` with uvicorn from a thread on a free port; its base URL."""
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -52,7 +60,7 @@ def live_server(url: str, keys_dir: Path) -> Iterator[LiveServer]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", headers)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

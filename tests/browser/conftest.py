@@ -8,15 +8,12 @@ test. Screenshots go to test-artifacts/screenshots/.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from idsvc import migrations
@@ -29,7 +26,7 @@ from idsvc.db import make_engine, make_sessionmaker
 from idsvc.staff.roles import Role
 from idsvc.staff.service import create_staff
 from tests.conftest import PASSWORD, ROLES, settings_for
-from tests.live import _free_port
+from tests.live import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -98,18 +95,8 @@ def site(tmp_path: Path) -> Iterator[Site]:
     engine.dispose()
     master_key = MasterKey.from_secret(os.urandom(32))
     app = create_app(settings_for(url, keys_dir), master_key=master_key)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield Site(f"http://127.0.0.1:{port}", url, keys_dir, master_key, centre_id, app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app) as base_url:
+        yield Site(base_url, url, keys_dir, master_key, centre_id, app)
 
 
 @pytest.fixture
