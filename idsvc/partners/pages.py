@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -42,9 +42,10 @@ from idsvc.runtime import Runtime, runtime_of
 from idsvc.sessions import page_idle
 from idsvc.verification import service as verification
 from idsvc.verification.schemas import VerifyRequest
-from idsvc.web.cookies import clear_session_cookie, session_token, set_session_cookie
+from idsvc.web.cookies import clear_session_cookie, session_token
 from idsvc.web.csrf import check_csrf
 from idsvc.web.forms import NextPath, Password, Username, range_query
+from idsvc.web.login import refused, session_lifetime, signed_in
 from idsvc.web.navigation import safe_next
 from idsvc.web.templating import render
 
@@ -121,16 +122,12 @@ def login(request: Request, session: SessionDep,
     try:
         user = users.authenticate(session, username=username, password=password)
     except DomainError:
-        return render(request, "partner/login.html",
-                      {"next": safe_next(next, ""), "failed": True, "username": username},
-                      status_code=401)
-    settings = runtime_of(request).settings
-    lifetime = timedelta(hours=settings.session_hours)
+        return refused(request, "partner/login.html", next=next, username=username)
+    lifetime = session_lifetime(request)
     token = users.open_session(session, user=user, lifetime=lifetime)
     target = safe_next(next, HOME)
-    response = RedirectResponse(target if target.startswith(HOME) else HOME, status_code=303)
-    set_session_cookie(response, settings, COOKIE, token, lifetime=lifetime)
-    return response
+    return signed_in(request, target=target if target.startswith(HOME) else HOME,
+                     cookie=COOKIE, token=token, lifetime=lifetime)
 
 
 @public_router.post("/partner/logout", dependencies=[Depends(check_csrf)])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -17,9 +16,10 @@ from idsvc.staff import service
 from idsvc.staff.deps import SESSION_COOKIE
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission, Role, can
-from idsvc.web.cookies import clear_session_cookie, session_token, set_session_cookie
+from idsvc.web.cookies import clear_session_cookie, session_token
 from idsvc.web.csrf import check_csrf
 from idsvc.web.forms import NextPath, Password, Username
+from idsvc.web.login import refused, session_lifetime, signed_in
 from idsvc.web.navigation import safe_next
 from idsvc.web.templating import render
 
@@ -60,16 +60,11 @@ def login(request: Request, session: SessionDep,
     try:
         staff = service.authenticate(session, username=username, password=password)
     except DomainError:
-        return render(request, "staff/login.html",
-                      {"next": safe_next(next, ""), "failed": True, "username": username},
-                      status_code=401)
-    settings = runtime_of(request).settings
-    lifetime = timedelta(hours=settings.session_hours)
+        return refused(request, "staff/login.html", next=next, username=username)
+    lifetime = session_lifetime(request)
     token, _ = service.open_session(session, staff=staff, kind="cookie", lifetime=lifetime)
-    response = RedirectResponse(safe_next(next, HOME_BY_ROLE.get(Role(staff.role), "/")),
-                                status_code=303)
-    set_session_cookie(response, settings, SESSION_COOKIE, token, lifetime=lifetime)
-    return response
+    return signed_in(request, target=safe_next(next, HOME_BY_ROLE.get(Role(staff.role), "/")),
+                     cookie=SESSION_COOKIE, token=token, lifetime=lifetime)
 
 
 @public_router.post("/staff/logout", dependencies=[Depends(check_csrf)])
