@@ -59,7 +59,7 @@ from idsvc.verification.api import public_router as verification_public_router
 from idsvc.verification.api import router as verification_router
 from idsvc.verification.api import verify as verify_endpoint
 from idsvc.verification.events import BatchingSink, EventSink, InlineSink
-from idsvc.verification.fastpath import FastPath
+from idsvc.verification.fastpath import FastPath, ServiceApp
 from idsvc.verification.pages import public_router as offline_pages
 from idsvc.verification.ratelimit import RateLimiter
 from idsvc.web.admin_home import router as admin_home
@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
         yield
         events.close()
 
-    app = FastAPI(title="idsvc", version="0.1.0", lifespan=lifespan,
+    app = ServiceApp(title="idsvc", version="0.1.0", lifespan=lifespan,
                   description="Municipal ID cards: enrollment, issuance and verification.")
     app.state.runtime = runtime
     app.state.sessionmaker = sessions
@@ -159,10 +159,12 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     limits = AddressLimits.from_settings(settings)  # per worker, shared by both layers
+    hsts = settings.cookie_secure
     app.add_middleware(AddressThrottle, limits=limits)
-    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
-    app.add_middleware(FastPath, path=f"{API_PREFIX}/verify", endpoint=verify_endpoint,
-                       headers=response_headers(hsts=settings.cookie_secure), limits=limits)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.photo_max_bytes + 1_048_576)
-    app.add_middleware(LastResortErrors)
+    app.add_middleware(SecurityHeaders, hsts=hsts)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.photo_max_bytes + 1_048_576, hsts=hsts)
+    app.add_middleware(LastResortErrors, hsts=hsts)
+    app.fast_path = lambda stack: FastPath(  # outermost: ahead of every layer above
+        stack, path=f"{API_PREFIX}/verify", endpoint=verify_endpoint,
+        headers=response_headers(hsts=hsts), limits=limits, hsts=hsts)
     return app

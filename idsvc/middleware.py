@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,14 +13,26 @@ from idsvc.web.security import response_headers
 log = logging.getLogger("idsvc")
 
 
-def _json(status: int, code: str, message: str) -> tuple[dict[str, Any], bytes]:
+INTERNAL_ERROR = (500, "internal_error", "Something went wrong on our side; nothing was saved.")
+
+
+async def send_json_error(send: Send, status: int, code: str, message: str, *,
+                          hsts: bool) -> None:
+    """An error answer in the API's shape, from layers that answer ahead of the app (so
+    they add the security headers themselves)."""
     body = json.dumps({"error": code, "message": message}).encode()
-    start = {"type": "http.response.start", "status": status,
-             "headers": [(b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode()),
-                         # These answer ahead of SecurityHeaders (HSTS comes from others).
-                         *response_headers(hsts=False)]}
-    return start, body
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            *response_headers(hsts=hsts)]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def log_unexpected(exc: BaseException) -> None:
+    """Log an unhandled exception by type and place only: its text may quote personal data."""
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    log.error("unexpected %s at %s:%s", type(exc).__name__,
+              where.filename if where else "?", where.lineno if where else "?")
 
 
 class _TooLarge(Exception):
@@ -31,8 +42,8 @@ class _TooLarge(Exception):
 class BodySizeLimit:
     """Refuse request bodies over `max_bytes` before anything parses or spools them to disk."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, *, max_bytes: int, hsts: bool = False) -> None:
+        self.app, self.max_bytes, self.hsts = app, max_bytes, hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,10 +71,9 @@ class BodySizeLimit:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        start, body = _json(413, "too_large",
-                            f"Requests may be at most {self.max_bytes // 1_048_576} MB.")
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
+        await send_json_error(send, 413, "too_large",
+                              f"Requests may be at most {self.max_bytes // 1_048_576} MB.",
+                              hsts=self.hsts)
 
 
 class LastResortErrors:
@@ -74,8 +84,8 @@ class LastResortErrors:
     exception type and the place it was raised are logged.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+        self.app, self.hsts = app, hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,11 +101,6 @@ class LastResortErrors:
         try:
             await self.app(scope, receive, tracking)
         except Exception as exc:
-            where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-            log.error("unexpected %s at %s:%s", type(exc).__name__,
-                      where.filename if where else "?", where.lineno if where else "?")
+            log_unexpected(exc)
             if not started:
-                start, body = _json(500, "internal_error",
-                                    "Something went wrong on our side; nothing was saved.")
-                await send(start)
-                await send({"type": "http.response.body", "body": body})
+                await send_json_error(send, *INTERNAL_ERROR, hsts=self.hsts)

@@ -17,6 +17,7 @@ from idsvc.app import create_app
 from idsvc.db import make_sessionmaker
 from idsvc.status.models import StatusList
 from idsvc.verification import ratelimit
+from idsvc.verification.fastpath import MAX_BODY_BYTES
 from idsvc.verification.ratelimit import RateLimiter
 from idsvc.web.throttle import LOGIN_PATHS, PARTNER_PATHS
 from tests.conftest import PASSWORD, SeededDatabase
@@ -207,14 +208,15 @@ def test_every_kind_of_response_carries_the_security_headers(database, connectio
             "API 404": client.get("/api/v1/nothing-here"),
             "page 404": client.get("/nothing-here"),
             "API 401": client.get("/api/v1/staff/me"),
-            "too large": client.post("/api/v1/verify", content=b"x",
+            "fast path 413": client.post("/api/v1/verify", headers=key,
+                                         json={"qr": "x" * (MAX_BODY_BYTES + 1)}),
+            "too large": client.post("/api/v1/applications", content=b"x",
                                      headers={"content-length": str(2**40)}),
         }
     expected = {"page": 200, "login page": 200, "API": 200, "staff API": 200, "static": 200,
                 "status list": 200, "JWKS": 200, "fast path": 200, "fast path 401": 401,
                 "fast path 422": 422, "API 404": 404, "page 404": 404, "API 401": 401,
-                "too large": 413}
+                "fast path 413": 413, "too large": 413}
     assert {k: r.status_code for k, r in responses.items()} == expected
-    for kind, response in responses.items():
-        # The body-size guard answers ahead of everything and does not know the settings.
-        assert_security_headers(response, hsts=secure and kind != "too large")
+    for response in responses.values():
+        assert_security_headers(response, hsts=secure)

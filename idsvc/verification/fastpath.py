@@ -1,4 +1,4 @@
-"""Serve POST /api/v1/verify ahead of the framework's routing and dependency machinery.
+"""Serve POST /api/v1/verify ahead of the framework's middleware, routing and dependencies.
 
 The route is declared on the FastAPI router (so it is documented in OpenAPI and has one
 implementation); this ASGI layer calls that same endpoint directly. On the partners' hot
@@ -6,22 +6,31 @@ path the framework's per-request work costs about as much as the signature check
 the design's throughput goal (DESIGN §8) leaves no room for it. Errors are rendered by
 the app's own exception handlers, so answers are identical either way.
 
-Sitting ahead of the app, this layer also does for its path what the app's middleware does
-for the others, as cheaply as it can: the per-address request budget (one bucket lookup and
-a subtraction) and the security headers (a precomputed list appended to the answer).
+`ServiceApp` puts this layer outermost, so it also does for its path, as cheaply as it
+can, what the wrapping layers do for the others: the per-address request budget (one
+bucket lookup and a subtraction), a body size limit, the last-resort 500, and the security
+headers (a precomputed list appended to the answer). It reads the body straight from
+`receive` and sends the two ASGI messages itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
+from fastapi import FastAPI
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from idsvc.abuse import AddressLimits, client_address
+from idsvc.middleware import INTERNAL_ERROR, log_unexpected, send_json_error
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+MAX_BODY_BYTES = 64 * 1024  # a QR holds under 3 KB; anything near this is not a card
+
+
+class BodyTooLarge(Exception):
+    """The request body passed `MAX_BODY_BYTES`."""
 
 
 class FastPath:
@@ -29,9 +38,9 @@ class FastPath:
 
     def __init__(self, app: ASGIApp, *, path: str, endpoint: Endpoint,
                  headers: Sequence[tuple[bytes, bytes]] = (),
-                 limits: AddressLimits | None = None) -> None:
+                 limits: AddressLimits | None = None, hsts: bool = False) -> None:
         self.app, self.path, self.endpoint = app, path, endpoint
-        self.headers, self.limits = list(headers), limits
+        self.headers, self.limits, self.hsts = list(headers), limits, hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
@@ -42,16 +51,42 @@ class FastPath:
             refusal = self.limits.request_refusal(client_address(scope)) if self.limits else None
             if refusal is not None:
                 raise refusal
+            request._body = await read_body(receive)  # what Request.body() would cache
             response = await self.endpoint(request)
         except ClientDisconnect:  # the partner hung up: nobody to answer
+            return
+        except BodyTooLarge:
+            await send_json_error(send, 413, "too_large",
+                                  f"Requests to {self.path} may be at most "
+                                  f"{MAX_BODY_BYTES // 1024} KB.", hsts=self.hsts)
             return
         except Exception as exc:
             handler = handler_for(request, exc)
             if handler is None:
-                raise
+                log_unexpected(exc)
+                await send_json_error(send, *INTERNAL_ERROR, hsts=self.hsts)
+                return
             response = await handler(request, exc)
-        response.raw_headers.extend(self.headers)
-        await response(scope, receive, send)
+        await send({"type": "http.response.start", "status": response.status_code,
+                    "headers": response.raw_headers + self.headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body, refusing more than `MAX_BODY_BYTES`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def handler_for(request: Request, exc: Exception) -> Callable[..., Awaitable[Response]] | None:
@@ -61,3 +96,13 @@ def handler_for(request: Request, exc: Exception) -> Callable[..., Awaitable[Res
         if cls in handlers:
             return handlers[cls]
     return None
+
+
+class ServiceApp(FastAPI):
+    """FastAPI with an optional fast path wrapped around its whole middleware stack."""
+
+    fast_path: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return self.fast_path(stack) if self.fast_path else stack

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
-import pytest
 from starlette.types import Message
 
-from idsvc.verification.fastpath import FastPath
+from idsvc.verification.fastpath import MAX_BODY_BYTES, FastPath
 from tests.factories import partner_headers
 
 
@@ -60,9 +60,9 @@ def test_a_partner_that_hangs_up_gets_no_answer_and_no_error():
     assert _call(app, [{"type": "http.disconnect"}]) == []
 
 
-def test_an_exception_without_a_handler_is_left_to_the_outer_layers():
+def test_an_exception_without_a_handler_is_a_json_500_that_quotes_nothing(caplog):
     async def endpoint(request):
-        raise KeyError("bug")
+        raise KeyError("Maria Lopez")
 
     class App:
         def __init__(self) -> None:
@@ -71,18 +71,39 @@ def test_an_exception_without_a_handler_is_left_to_the_outer_layers():
     async def never(scope, receive, send):
         raise AssertionError("passed through")
 
-    app = FastPath(never, path="/verify", endpoint=endpoint)
-    scope_app = App()
+    app = FastPath(never, path="/verify", endpoint=endpoint, hsts=True)
+    sent: list[Message] = []
 
     async def run() -> None:
         async def receive() -> Message:
             return {"type": "http.request", "body": b""}
 
         async def send(message: Message) -> None:
-            raise AssertionError("nothing should be sent")
+            sent.append(message)
 
         await app({"type": "http", "method": "POST", "path": "/verify", "headers": [],
-                   "query_string": b"", "app": scope_app}, receive, send)
+                   "query_string": b"", "app": App()}, receive, send)
 
-    with pytest.raises(KeyError):
-        asyncio.run(run())
+    asyncio.run(run())
+    assert sent[0]["status"] == 500
+    assert (b"strict-transport-security", b"max-age=31536000") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"])["error"] == "internal_error"
+    assert "KeyError" in caplog.text and "Maria" not in caplog.text
+
+
+def test_a_body_in_several_chunks_is_read_whole(client, admin):
+    police = partner_headers(client, admin)
+    chunks = [b"{\"card_", b"number\": ", b"\"000000000000\"}"]
+    response = client.post("/api/v1/verify", content=iter(chunks),
+                           headers={**police, "Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert response.json()["result"] == "not_found"
+
+
+def test_an_oversized_body_is_refused_before_it_is_parsed(client, admin):
+    police = partner_headers(client, admin)
+    response = client.post("/api/v1/verify", json={"qr": "A" * (MAX_BODY_BYTES + 1)},
+                           headers=police)
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_large"
+    assert response.headers["x-content-type-options"] == "nosniff"
