@@ -77,7 +77,8 @@ def _detail(request: Request, session: Session, staff: Staff, partner: Partner, 
     done = {"created": _("The partner was created."), "saved": _("The settings were saved."),
             "revoked": _("The key was revoked; it stops working at once."),
             "user_added": _("The desk user was added."),
-            "user_deactivated": _("The desk user was deactivated and logged out.")}
+            "user_deactivated": _("The desk user was deactivated and logged out."),
+            "password": _("The password was reset and the account's sessions were ended.")}
     return render(request, "admin/partner.html", {
         "staff": staff, "partner": partner,
         "default_scope": sorted(DEFAULT_SCOPES[PartnerKind(partner.kind)]),
@@ -200,3 +201,22 @@ def deactivate_user(session: SessionDep, staff: PartnerAdmin, partner_id: RowId,
                                   actor=actor_of(staff))
     return RedirectResponse(f"/admin/partners/{partner.id}?done=user_deactivated",
                             status_code=303)
+
+
+@router.post("/admin/partners/{partner_id}/users/password", dependencies=CSRF)
+def reset_user_password(request: Request, session: SessionDep, staff: PartnerAdmin,
+                        partner_id: RowId, user_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
+                        new_password: Annotated[str, Form(max_length=400)] = "") -> Response:
+    """A new password for a desk user who forgot it or is locked out."""
+    _ = gettext_for(request)
+    partner = service.get_partner(session, partner_id)
+    user = users.get_partner_user(session, partner=partner, user_id=user_id)
+    try:
+        users.set_password(session, user=user, password=new_password, actor=actor_of(staff))
+    except DomainError as exc:
+        if exc.code != "weak_password":
+            raise
+        return _detail(request, session, staff, partner, status_code=exc.status_code,
+                       errors={"new_password": _("Use at least 12 characters, without the "
+                                                 "username.")})
+    return RedirectResponse(f"/admin/partners/{partner.id}?done=password", status_code=303)

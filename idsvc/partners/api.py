@@ -17,6 +17,7 @@ from idsvc.partners.schemas import (
     PartnerPublic,
     PartnerUpdate,
     PartnerUserCreate,
+    PartnerUserPassword,
     PartnerUserPublic,
 )
 from idsvc.staff.deps import require
@@ -111,4 +112,14 @@ def deactivate_user(session: SessionDep, partner_id: RowId, user_id: RowId,
     """Disable the login and end its sessions at once."""
     users.deactivate_partner_user(session, partner=service.get_partner(session, partner_id),
                                   user_id=user_id, actor=actor_of(admin))
+    return Response(status_code=204)
+
+
+@router.put("/partners/{partner_id}/users/{user_id}/password", status_code=204)
+def reset_user_password(session: SessionDep, partner_id: RowId, user_id: RowId,
+                        body: PartnerUserPassword, admin: PartnerAdmin) -> Response:
+    """Set a new password (unlocks a locked login and ends its sessions); audited."""
+    user = users.get_partner_user(session, partner=service.get_partner(session, partner_id),
+                                  user_id=user_id)
+    users.set_password(session, user=user, password=body.password, actor=actor_of(admin))
     return Response(status_code=204)

@@ -59,6 +59,10 @@ class PartnerUserCreate(_Strict):
     password: str = Field(min_length=1, max_length=256)
 
 
+class PartnerUserPassword(_Strict):
+    password: str = Field(min_length=1, max_length=256)
+
+
 class PartnerUserPublic(BaseModel):
     """A desk login as administrators see it: never its password or hash."""
 

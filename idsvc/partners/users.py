@@ -64,12 +64,17 @@ def _end_sessions(session: Session, user_id: int) -> None:
                     .where(PartnerSession.user_id == user_id))  # type: ignore[arg-type]
 
 
-def deactivate_partner_user(session: Session, *, partner: Partner, user_id: int,
-                            actor: Actor) -> PartnerUser:
-    """Disable a desk login and end its open sessions at once (idempotent)."""
+def get_partner_user(session: Session, *, partner: Partner, user_id: int) -> PartnerUser:
     user = session.get(PartnerUser, user_id)
     if user is None or user.partner_id != partner.id:
         raise NotFound("No such user for this partner.", code="partner_user_not_found")
+    return user
+
+
+def deactivate_partner_user(session: Session, *, partner: Partner, user_id: int,
+                            actor: Actor) -> PartnerUser:
+    """Disable a desk login and end its open sessions at once (idempotent)."""
+    user = get_partner_user(session, partner=partner, user_id=user_id)
     _end_sessions(session, user_id)
     if user.active:
         user.active = False
@@ -82,7 +87,8 @@ def deactivate_partner_user(session: Session, *, partner: Partner, user_id: int,
 
 
 def set_password(session: Session, *, user: PartnerUser, password: str, actor: Actor) -> None:
-    """Replace a desk user's password, unlock the login and end every open session."""
+    """Replace a desk user's password, unlock the login and end every open session: how an
+    administrator lets a locked-out or forgetful desk user back in."""
     check_password_strength(password, username=user.username)
     user.password_hash = hash_password(password)
     clear_failures(user)

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from idsvc import abuse
+from idsvc.audit.models import AuditEvent
 from idsvc.audit.service import Actor
 from idsvc.clock import utcnow
 from idsvc.errors import Unauthorized
@@ -90,3 +91,27 @@ def test_the_service_returns_the_refusal_so_the_count_commits(session, client, d
     assert counters(session, desk)[0] == 1
     assert users.log_in(session, username="desk1", password=DESK_PASSWORD).id == desk
     assert counters(session, desk) == (0, None)
+
+
+def test_an_admin_resets_a_locked_desk_users_password_through_the_api(client, admin, desk,
+                                                                      session):
+    user = session.get(PartnerUser, desk)
+    user.failed_logins, user.locked_until = abuse.LOCKOUT_FAILURES, utcnow() + timedelta(days=1)
+    session.add(user)
+    session.flush()
+    url = f"/api/v1/partners/{user.partner_id}/users/{desk}/password"
+    weak = client.put(url, json={"password": "short"}, headers=admin)
+    assert weak.status_code == 422 and weak.json()["error"] == "weak_password"
+    assert client.put(url, json={"password": "x" * 20, "role": "admin"},
+                      headers=admin).status_code == 422  # unknown fields are refused
+    other = client.put(f"/api/v1/partners/{user.partner_id}/users/999999/password",
+                       json={"password": "another desk passphrase"}, headers=admin)
+    assert other.status_code == 404
+    reset = client.put(url, json={"password": "another desk passphrase"}, headers=admin)
+    assert reset.status_code == 204
+    assert counters(session, desk) == (0, None)
+    assert page_login(client, "another desk passphrase").status_code == 303
+    session.expire_all()
+    audit = session.exec(select(AuditEvent).where(
+        AuditEvent.action == "partner_user.password_reset")).all()
+    assert [event.subject_id for event in audit][-1] == str(desk)

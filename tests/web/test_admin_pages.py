@@ -103,6 +103,24 @@ def test_desk_users_are_added_and_deactivated(as_admin):
     assert "Deactivated" in as_admin.get(detail).text
 
 
+def test_a_desk_users_password_is_reset_from_the_partner_page(as_admin):
+    detail = _create_partner(as_admin)
+    post_form(as_admin, f"{detail}/users",
+              {"username": "desk1", "password": "a long desk password"}, page=detail)
+    user_id = re.search(r'<option value="(\d+)">desk1</option>', as_admin.get(detail).text)[1]
+    weak = post_form(as_admin, f"{detail}/users/password",
+                     {"user_id": user_id, "new_password": "short"}, page=detail)
+    assert weak.status_code == 422 and 'id="reset-password-error"' in weak.text
+    done = post_form(as_admin, f"{detail}/users/password",
+                     {"user_id": user_id, "new_password": "a new desk password"}, page=detail)
+    assert done.status_code == 303 and done.headers["location"].endswith("?done=password")
+    assert "sessions were ended" in as_admin.get(done.headers["location"]).text
+    login = post_form(as_admin, "/partner/login",
+                      {"username": "desk1", "password": "a new desk password"},
+                      page="/partner/login")
+    assert login.status_code == 303
+
+
 def test_benefit_form_shows_errors_and_saves(as_admin):
     detail = _create_partner(as_admin, kind="cultural", name="Museum")
     new = f"{detail}/benefits/new"
