@@ -87,6 +87,8 @@ def main() -> None:
            "IDSVC_VERIFICATION_EVENTS": "batched", "BENCH_BODIES": str(bodies),
            # wrk sends everything from one address: keep the budget (and its cost) on.
            "IDSVC_PARTNER_REQUESTS_PER_ADDRESS_PER_MINUTE": "100000000",
+           # bench/seed.py writes plain key files (no passphrase) in a scratch folder.
+           "IDSVC_ALLOW_UNENCRYPTED_KEYS": "true",
            "BENCH_KEY": (args.out / "api_key").read_text().strip()}
     servers = {"baseline": _serve("bench.bare_app:app", 8701, env),
                "idsvc": _serve("idsvc.app:create_app", 8702, env)}

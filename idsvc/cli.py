@@ -19,6 +19,7 @@ from sqlmodel import Session
 from idsvc import demo as demo_data
 from idsvc import migrations
 from idsvc.app import create_app
+from idsvc.appointments.cli import appointments_app, purge_appointments
 from idsvc.audit.service import (
     Actor,
     ExportFormat,
@@ -29,22 +30,28 @@ from idsvc.audit.service import (
     record_export,
     verify_log,
 )
+from idsvc.backup.cli import backup, restore_command
+from idsvc.bulk import cli as bulk_cli
 from idsvc.cards import lifecycle
 from idsvc.cards import service as cards
 from idsvc.centres import service as centres
 from idsvc.changes import service as changes
 from idsvc.clock import utcnow
+from idsvc.commands import checked_settings, database, master_key, transaction
 from idsvc.config import Settings, get_settings
-from idsvc.crypto import keyring
-from idsvc.crypto.envelope import load_master_key
+from idsvc.crypto import keyring, keystore, rotation
+from idsvc.crypto.keyfiles import KeyFileError
 from idsvc.db import make_engine, make_sessionmaker
 from idsvc.enrollment.policy import PolicyError, load_policy
 from idsvc.errors import DomainError
+from idsvc.observability.logs import server_options
+from idsvc.observability.workers import server_folder
 from idsvc.partners import service as partners
 from idsvc.partners import users as partner_users
 from idsvc.partners.models import PartnerSession
 from idsvc.partners.scopes import DEFAULT_SCOPES, PartnerKind
 from idsvc.residents.models import ResidentSession
+from idsvc.retention.cli import retention_app, run_policy
 from idsvc.runtime import Mirrors
 from idsvc.sessions import purge_expired
 from idsvc.staff import service as staff_service
@@ -75,33 +82,28 @@ audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 partner_app = typer.Typer(help="Partner institutions.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (keys_app, "keys"), (staff_app, "staff"),
                   (centre_app, "centre"), (card_app, "card"), (audit_app, "audit"),
-                  (partner_app, "partner")):
+                  (partner_app, "partner"), (retention_app, "retention"),
+                  (appointments_app, "appointments")):
     app.add_typer(sub, name=name)
+app.command()(backup)
+app.command("restore")(restore_command)
 
 CLI_ACTOR = Actor("system", "cli")
+app.command("import")(bulk_cli.import_csv)
+card_app.command("print-batch")(bulk_cli.print_batch)
 
 
 @contextmanager
 def _session(settings: Settings) -> Iterator[Session]:
-    """One transaction for the whole command; a domain error rolls it back and exits 1."""
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            try:
-                yield session
-                session.commit()
-            except DomainError as exc:
-                session.rollback()
-                typer.secho(f"error: {exc.message} ({exc.code})", fg="red", err=True)
-                raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+    """One transaction for the whole command."""
+    with database(settings) as sessions, transaction(sessions) as session:
+        yield session
 
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply schema migrations (creates the SQLite file on first run)."""
-    settings = get_settings()
+    settings = checked_settings()
     migrations.upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}")
 
@@ -109,8 +111,8 @@ def db_upgrade(revision: str = "head") -> None:
 @keys_app.command("generate")
 def keys_generate() -> None:
     """Create the data-encryption key and a signing key, where none exists yet."""
-    settings = get_settings()
-    load_master_key(keys_dir=settings.keys_dir, encoded=settings.data_key, create=True)
+    settings = checked_settings()
+    master_key(settings, create=True)
     with _session(settings) as session:
         key = keyring.ensure_signing_key(session, keys_dir=settings.keys_dir)
         typer.echo(f"active signing key {key.kid}")
@@ -119,7 +121,7 @@ def keys_generate() -> None:
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """A new active signing key; the old one retires and keeps verifying its cards."""
-    settings = get_settings()
+    settings = checked_settings()
     with _session(settings) as session:
         key = keyring.rotate(session, keys_dir=settings.keys_dir, actor=CLI_ACTOR)
         typer.echo(f"active signing key {key.kid}")
@@ -128,7 +130,7 @@ def keys_rotate() -> None:
 @keys_app.command("retire")
 def keys_retire(kid: str) -> None:
     """Stop signing with KID; its cards keep verifying until they expire."""
-    with _session(get_settings()) as session:
+    with _session(checked_settings()) as session:
         keyring.retire(session, kid=kid, actor=CLI_ACTOR)
         typer.echo(f"retired {kid}")
 
@@ -136,7 +138,7 @@ def keys_retire(kid: str) -> None:
 @keys_app.command("compromised")
 def keys_compromised(kid: str) -> None:
     """Distrust everything KID signed (its cards verify as invalid); then run `keys reissue`."""
-    settings = get_settings()
+    settings = checked_settings()
     with _session(settings) as session:
         rotated = keyring.mark_compromised(session, kid=kid, keys_dir=settings.keys_dir,
                                            actor=CLI_ACTOR)
@@ -150,7 +152,7 @@ def keys_compromised(kid: str) -> None:
 @keys_app.command("affected")
 def keys_affected(kid: str) -> None:
     """Card numbers in use whose credential KID signed."""
-    with _session(get_settings()) as session:
+    with _session(checked_settings()) as session:
         for card in lifecycle.cards_signed_by(session, kid):
             typer.echo(f"{card.number} v{card.version} {card.state}")
 
@@ -158,8 +160,8 @@ def keys_affected(kid: str) -> None:
 @keys_app.command("reissue")
 def keys_reissue(kid: str) -> None:
     """New versions, signed by the active key, of every card KID signed."""
-    settings = get_settings()
-    keys = load_master_key(keys_dir=settings.keys_dir, encoded=settings.data_key)
+    settings = checked_settings()
+    keys = master_key(settings)
     total = 0
     while True:  # chunks of 100, each its own transaction
         with _session(settings) as session:
@@ -179,10 +181,56 @@ def keys_reissue(kid: str) -> None:
 @keys_app.command("list")
 def keys_list() -> None:
     """Signing keys with their state."""
-    settings = get_settings()
+    settings = checked_settings()
     with _session(settings) as session:
         for key in keyring.list_keys(session):
             typer.echo(f"{key.kid}  {key.state:<12} created {key.created_at:%Y-%m-%d %H:%M}Z")
+
+
+@keys_app.command("encrypt")
+def keys_encrypt() -> None:
+    """Encrypt every plain private key file in place with the key passphrase
+    (IDSVC_KEY_PASSPHRASE or IDSVC_KEY_PASSPHRASE_FILE); run it again after an interruption."""
+    settings = checked_settings(require_encrypted_keys=False)
+    try:
+        done = keystore.encrypt_all(settings.keys_dir)
+    except (KeyFileError, OSError) as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    for path in done:
+        typer.echo(f"encrypted {path.name}")
+    typer.echo(f"{len(done)} key files encrypted; every private key file is encrypted now")
+
+
+@keys_app.command("rotate-data-key")
+def keys_rotate_data_key(
+        batch_size: Annotated[int, typer.Option(min=1, help="Residents per transaction.")]
+        = rotation.DEFAULT_BATCH) -> None:
+    """A new data-encryption master key: every resident's data key is re-wrapped in
+    batches, then the old key file is removed. Run it again if it is interrupted."""
+    settings = checked_settings()
+    if settings.data_key:
+        typer.secho("error: IDSVC_DATA_KEY is set; rotation replaces the key file in "
+                    "IDSVC_KEYS_DIR: put the key there as data.key and unset the variable",
+                    fg="red", err=True)
+        raise typer.Exit(1)
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        keys = rotation.begin(settings.keys_dir)
+        with sessions.begin() as session:
+            todo = rotation.remaining(session, keys)
+        with typer.progressbar(length=todo, label="Re-wrapping data keys", file=sys.stderr
+                               ) as bar:
+            count = rotation.complete(sessions, keys, keys_dir=settings.keys_dir,
+                                      actor=CLI_ACTOR, size=batch_size, done=bar.update)
+    except KeyFileError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"data-encryption key {keys.key_id.hex()} in use; {count} data keys re-wrapped; "
+               "the old key file is gone (restart the service to drop it from memory)")
 
 
 @staff_app.command("create")
@@ -193,7 +241,7 @@ def staff_create(
     centre: Annotated[str | None, typer.Option(help="Service centre code.")] = None,
 ) -> None:
     """Create a staff account."""
-    settings = get_settings()
+    settings = checked_settings()
     password = password or typer.prompt("Password", hide_input=True,
                                         confirmation_prompt=True)
     with _session(settings) as session:
@@ -212,7 +260,7 @@ def staff_create(
 @centre_app.command("create")
 def centre_create(code: str, name: str, address: str = "") -> None:
     """Create a service centre."""
-    with _session(get_settings()) as session:
+    with _session(checked_settings()) as session:
         centre = centres.create_centre(session, code=code, name=name, address=address,
                                        actor=CLI_ACTOR)
         typer.echo(f"created centre {centre.code} (id {centre.id})")
@@ -222,8 +270,8 @@ def centre_create(code: str, name: str, address: str = "") -> None:
 def card_render(number: str, out: Annotated[Path, typer.Option(help="Folder.")] = Path(".")
                 ) -> None:
     """Write the card's front.png, back.png and card.pdf (300 dpi, CR80)."""
-    settings = get_settings()
-    keys = load_master_key(keys_dir=settings.keys_dir, encoded=settings.data_key)
+    settings = checked_settings()
+    keys = master_key(settings)
     with _session(settings) as session:
         card, files = cards.print_card(session, number=number, keys=keys, actor=CLI_ACTOR,
                                        layout=cards.PrintLayout.from_settings(settings),
@@ -240,7 +288,7 @@ def partner_create(name: str,
                    kind: Annotated[PartnerKind, typer.Option(help="What the partner is.")],
                    label: str = "") -> None:
     """Create a partner and print its first API key (shown once, never stored)."""
-    with _session(get_settings()) as session:
+    with _session(checked_settings()) as session:
         partner = partners.create_partner(session, name=name, kind=kind, actor=CLI_ACTOR)
         _, api_key = partners.issue_key(session, partner=partner, label=label, actor=CLI_ACTOR)
     typer.echo(f"partner {partner.id} {partner.name} ({partner.kind})")
@@ -253,7 +301,7 @@ def partner_user_create(
     password: Annotated[str | None, typer.Option(help="Prompted for when not given.")] = None,
 ) -> None:
     """Create a desk login for a partner's staff (they check cards at /partner/)."""
-    settings = get_settings()
+    settings = checked_settings()
     password = password or typer.prompt("Password", hide_input=True,
                                         confirmation_prompt=True)
     with _session(settings) as session:
@@ -267,10 +315,11 @@ def partner_user_create(
 def offline_bundle(out: Annotated[Path | None, typer.Option(help="File; stdout if unset.")]
                    = None) -> None:
     """JWKS + every signed status list + time, for devices that verify offline."""
-    settings = get_settings()
+    settings = checked_settings()
     with _session(settings) as session:
-        bundle = verification.offline_bundle(session, settings=settings,
-                                             mirrors=Mirrors.empty())
+        mirrors = Mirrors.empty()
+        mirrors.follower.refresh(session)
+        bundle = verification.offline_bundle(session, settings=settings, mirrors=mirrors)
     text = json.dumps(bundle, indent=1)
     if out is None:
         typer.echo(text)
@@ -323,8 +372,9 @@ def verify_offline_command(
 @app.command()
 def purge(every: Annotated[float | None, typer.Option(
         help="Seconds between runs; runs once when unset.")] = None) -> None:
-    """Forget verification events past retention, old change-feed entries, dead sessions."""
-    settings = get_settings()
+    """Forget verification events past retention, old change-feed entries, dead sessions;
+    apply the retention rules (`idsvc retention apply` with the settings)."""
+    settings = checked_settings()
     while True:
         with _session(settings) as session:
             events = verification.purge_events(
@@ -334,6 +384,12 @@ def purge(every: Annotated[float | None, typer.Option(
                            for table in (StaffSession, PartnerSession, ResidentSession))
         typer.echo(f"purged {events} verification events, {feed} feed entries, "
                    f"{sessions} expired sessions")
+        shred = run_policy(settings, expired_years=settings.shred_after_expired_years,
+                           applications_days=settings.purge_applications_after_days,
+                           dry_run=False, echo=lambda _: None)
+        typer.echo(f"shredded {shred.residents} residents with expired cards, "
+                   f"{shred.applications} applicants never approved")
+        typer.echo(f"purged {purge_appointments(settings)} past appointments")
         if every is None:
             return
         time.sleep(every)
@@ -342,7 +398,7 @@ def purge(every: Annotated[float | None, typer.Option(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit log's hash chain; exit 1 if any row was changed, inserted or deleted."""
-    with _session(get_settings()) as session:
+    with _session(checked_settings()) as session:
         report = verify_log(session)
     if report.ok:
         typer.echo(f"ok: {report.events} events, head {report.head}")
@@ -363,7 +419,7 @@ def audit_export(
             "--format", help="jsonl (one JSON object per line) or csv.")
         ] = ExportFormat.JSONL) -> None:
     """Export the audit events of a date range with their hashes; the export is audited."""
-    settings = get_settings()
+    settings = checked_settings()
     try:
         span = ExportRange.of(since.date(), until.date())
     except DomainError as exc:
@@ -402,19 +458,23 @@ def _check_policy(settings: Settings) -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(envvar="IDSVC_WORKERS", min=1)] = 1) -> None:
     """Run the service (schema must be current: `idsvc db upgrade`)."""
-    _check_policy(get_settings())
-    uvicorn.run("idsvc.app:create_app", factory=True, host=host, port=port, workers=workers)
+    settings = checked_settings()
+    _check_policy(settings)
+    with server_folder(settings.metrics_dir, workers):  # every worker counted in /metrics
+        uvicorn.run("idsvc.app:create_app", factory=True, host=host, port=port,
+                    workers=workers, **server_options(settings))
 
 
 @app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Database, keys, a service centre, demo staff and a sample card on SQLite, then serve."""
-    settings = get_settings()
+    settings = checked_settings(get_settings().model_copy(update={"demo": True}))
     _check_policy(settings)
     migrations.upgrade(settings.database_url)
-    keys = load_master_key(keys_dir=settings.keys_dir, encoded=settings.data_key, create=True)
+    keys = master_key(settings, create=True)
     with _session(settings) as session:
         key = keyring.ensure_signing_key(session, keys_dir=settings.keys_dir)
         centre = demo_data.ensure_centre(session, CLI_ACTOR)
@@ -441,4 +501,6 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     # unless the operator said otherwise.
     if "IDSVC_COOKIE_SECURE" not in os.environ:
         settings = settings.model_copy(update={"cookie_secure": False})
-    uvicorn.run(create_app(settings), host=host, port=port)
+    if "IDSVC_LOG_FORMAT" not in os.environ:  # people read the demo's log
+        settings = settings.model_copy(update={"log_format": "text"})
+    uvicorn.run(create_app(settings), host=host, port=port, **server_options(settings))

@@ -105,9 +105,10 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def get_read_session(request: Request) -> Iterator[Session]:
-    """For handlers that mostly read (verification): on SQLite it does not queue behind
-    writers for the write lock; a small write (an inline event) still commits."""
-    yield from _transaction(request.app.state.read_sessionmaker())
+    """For handlers that only display what they read (JWKS, status lists, the offline
+    bundle): a fresh replica may serve them (idsvc.changes.replica), else the primary,
+    where on SQLite they do not queue behind writers for the write lock."""
+    yield from _transaction(request.app.state.replica_sessions())
 
 
 # An integer key as it may arrive in a URL: bounded, so a huge number is a 422, not a

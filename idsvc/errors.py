@@ -2,19 +2,24 @@
 
 Services raise these instead of HTTPException so that rules stay free of
 HTTP and the API and the pages render the same failure the same way:
-JSON `{"error": code, "message": text, ...}` with the right 4xx status.
+JSON `{"error": code, "message": text, ...}` with the right 4xx status (503 or 507
+when the database itself fails).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+
+log = logging.getLogger("idsvc")
 
 
 class DomainError(Exception):
@@ -73,6 +78,51 @@ class Unavailable(DomainError):
     default_code = "unavailable"
 
 
+class DatabaseUnavailable(DomainError):
+    """The database cannot be reached (restarting, network): nothing was saved; the same
+    request may simply be sent again."""
+
+    status_code = 503
+    default_code = "database_unavailable"
+
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": "5"}
+
+
+class StorageError(DatabaseUnavailable):
+    """The database could not write to its disk: over a quota, a file size limit, or a
+    failing disk. Nothing was saved."""
+
+    default_code = "storage_error"
+
+
+class StorageFull(DomainError):
+    """The database's disk is full. Nothing was saved; what only reads still works;
+    retrying will not help until an operator frees space, hence 507 and no Retry-After."""
+
+    status_code = 507
+    default_code = "storage_full"
+
+
+# SQLite's primary result codes (the low byte of its extended codes).
+_SQLITE_IOERR, _SQLITE_FULL = 10, 13
+_PG_DISK_FULL = "53100"
+
+
+def database_failure(exc: OperationalError) -> DomainError:
+    """What a failure of the database itself means for the caller: a full disk, a disk
+    that refuses writes, or a database out of reach."""
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    primary = sqlite_code & 0xFF if isinstance(sqlite_code, int) else None
+    if primary == _SQLITE_FULL or getattr(exc.orig, "sqlstate", None) == _PG_DISK_FULL:
+        return StorageFull("The server's disk is full, so nothing was saved. An operator "
+                           "must free space before changes can be saved again.")
+    if primary == _SQLITE_IOERR:
+        return StorageError("The server could not write to its disk (full, over a quota or "
+                            "failing), so nothing was saved; try again later.")
+    return DatabaseUnavailable("The database is unavailable; try again shortly.")
+
+
 class RateLimited(DomainError):
     status_code = 429
     default_code = "rate_limited"
@@ -122,6 +172,14 @@ def install_error_handlers(app: FastAPI, *, pages: PageRenderer | None = None) -
             body = {"error": "validation_failed", "message": "The request is not valid.",
                     "fields": fields}
         return respond(request, 422, body)
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError) -> Response:
+        # The driver's own name for the failure only: its text may quote a statement's values.
+        name = getattr(exc.orig, "sqlite_errorname", None) or type(exc.orig).__name__
+        failure = database_failure(exc)
+        log.error("database failure (%s): %s", failure.code, name)
+        return respond(request, failure.status_code, failure.body(), failure.headers())
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

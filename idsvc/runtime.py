@@ -6,6 +6,7 @@ so tests can build an app with their own settings and keys.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -51,7 +52,8 @@ class Runtime:
     mirrors: Mirrors
     events: EventSink
     limiter: RateLimiter
-    read_sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]  # the primary: the change feed, reads that decide
+    replica_sessions: Callable[[], Session]  # display-only lookups (idsvc.changes.replica)
 
 
 def runtime_of(request: Request) -> Runtime:

@@ -48,8 +48,20 @@ class SeededDatabase:
 
 
 def settings_for(url: str, keys_dir: Path) -> Settings:
+    # Demo mode: plain-http cookies for the test client and unencrypted test keys are fine
+    # here; tests/test_settings.py checks what is refused without it.
     return Settings(database_url=url, keys_dir=keys_dir, issuer=ISSUER, cookie_secure=False,
-                    data_key=None, verification_events="inline", change_poll_seconds=0)
+                    data_key=None, verification_events="inline", change_poll_seconds=0,
+                    demo=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_mode() -> Iterator[None]:
+    """Settings read from the environment (CLI tests, servers in subprocesses) are in demo
+    mode too, unless a test turns it off."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("IDSVC_DEMO", "true")
+        yield
 
 
 @pytest.fixture(scope="session", params=selected_backends())

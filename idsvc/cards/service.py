@@ -373,8 +373,14 @@ def card_number_for_application(session: Session, application_id: str) -> str | 
     return session.exec(select(Card.number).where(Card.application_id == application_id)).first()
 
 
+# What `stored_credential` answers for a card whose credential was shredded with its
+# holder's data (idsvc.retention): the card existed and is revoked, as its QR verifies.
+CREDENTIAL_DESTROYED = ""
+
+
 def stored_credential(session: Session, *, number_text: str, keys: MasterKey) -> str | None:
-    """The current credential of a card number, or None if there is no such card.
+    """The current credential of a card number, None if there is no such card, or
+    `CREDENTIAL_DESTROYED`.
 
     For verification by number, which then checks it exactly as a scanned QR.
     """
@@ -382,6 +388,8 @@ def stored_credential(session: Session, *, number_text: str, keys: MasterKey) ->
         card = find_card(session, number_text)
     except NotFound:
         return None
+    if not card.credential:
+        return CREDENTIAL_DESTROYED
     resident = residents.get_resident(session, card.resident_id)
     return residents.open_for(resident, keys, field=_credential_field(card),
                               sealed=card.credential).decode("ascii")

@@ -31,6 +31,9 @@ class Follower:
     once after this worker commits a change of its own (`mark_stale`), so a worker
     never answers from a state older than its own last write. A full reload every
     `full_reload_seconds` is a safety net for entries purged while a worker slept.
+
+    Callers hand it the primary's sessions, never a replica's (idsvc.changes.replica): a
+    replica behind this worker's own last write would take the mirrors back in time.
     """
 
     def __init__(self, mirrors: list[Mirror], *, poll_seconds: float = 0.0,
@@ -66,19 +69,29 @@ class Follower:
         with self._lock:
             self._stale, now = False, time.monotonic()
             self._polled_at = now
-            head = service.head(session)  # read before reloading: later changes replay
-            if (self._last_id is None or now - self._loaded_at > self._full_reload_seconds
-                    or head < self._last_id):  # the feed went back: it was reset
-                for mirror in self._mirrors.values():
-                    mirror.reload(session)
-                self._last_id, self._loaded_at = head, now
+            try:
+                self._read(session, now)
+            except BaseException:
+                # The database went away mid-read: try again on the very next request, or
+                # a long poll interval would hide this worker's own last write meanwhile.
+                self._stale = True
+                raise
+
+    def _read(self, session: Session, now: float) -> None:
+        """Reload or apply what is new (the caller holds the lock)."""
+        head = service.head(session)  # read before reloading: later changes replay
+        if (self._last_id is None or now - self._loaded_at > self._full_reload_seconds
+                or head < self._last_id):  # the feed went back: it was reset
+            for mirror in self._mirrors.values():
+                mirror.reload(session)
+            self._last_id, self._loaded_at = head, now
+            return
+        while head > self._last_id:
+            batch = service.since(session, self._last_id, limit=_BATCH)
+            for change in batch:
+                mirror = self._mirrors.get(change.topic)
+                if mirror is not None:
+                    mirror.apply(session, change)
+                self._last_id = change.id
+            if len(batch) < _BATCH:
                 return
-            while head > self._last_id:
-                batch = service.since(session, self._last_id, limit=_BATCH)
-                for change in batch:
-                    mirror = self._mirrors.get(change.topic)
-                    if mirror is not None:
-                        mirror.apply(session, change)
-                    self._last_id = change.id
-                if len(batch) < _BATCH:
-                    return

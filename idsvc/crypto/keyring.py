@@ -18,8 +18,9 @@ from idsvc.changes.models import Change
 from idsvc.changes.service import Topic, publish
 from idsvc.clock import utcnow
 from idsvc.crypto import es256
-from idsvc.crypto.keyfiles import KeyFileError, read_secret, write_secret
+from idsvc.crypto.keyfiles import passphrase_for, read_secret, write_secret
 from idsvc.crypto.models import SigningKey
+from idsvc.crypto.passphrase import load_pem, pem_encryption
 from idsvc.errors import Conflict, NotFound, Unavailable
 
 
@@ -35,19 +36,23 @@ class Signer:
     private_key: ec.EllipticCurvePrivateKey
 
 
+SIGNING_KEY_GLOB = "signing-*.pem"
+
+
 def private_key_path(keys_dir: Path, kid: str) -> Path:
     return keys_dir / f"signing-{kid}.pem"
 
 
 def generate_signing_key(session: Session, *, keys_dir: Path) -> SigningKey:
-    """Create a P-256 key: private half to a 0600 file, public half to the database."""
+    """Create a P-256 key: private half to a 0600 file (encrypted when the keys directory
+    has a passphrase), public half to the database."""
     private_key = ec.generate_private_key(ec.SECP256R1())
     jwk = es256.public_jwk(private_key.public_key())
     kid = es256.jwk_thumbprint(jwk)
     pem = private_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+        pem_encryption(passphrase_for(keys_dir)),
     )
     write_secret(private_key_path(keys_dir, kid), pem)
     key = SigningKey(kid=kid, public_jwk=json.dumps(jwk), state=KeyState.ACTIVE,
@@ -70,10 +75,7 @@ def ensure_signing_key(session: Session, *, keys_dir: Path) -> SigningKey:
 
 @lru_cache(maxsize=16)
 def _load_private_key(path: Path, mtime_ns: int) -> ec.EllipticCurvePrivateKey:
-    key = serialization.load_pem_private_key(read_secret(path), password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise KeyFileError(f"{path} is not an EC private key.")
-    return key
+    return load_pem(read_secret(path), passphrase_for(path.parent), name=str(path))
 
 
 def active_signer(session: Session, *, keys_dir: Path) -> Signer:

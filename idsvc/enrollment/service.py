@@ -22,6 +22,7 @@ from idsvc.enrollment.rules import Missing, PointsTally, missing_requirements, t
 from idsvc.enrollment.schemas import ApplicationCreate
 from idsvc.errors import Conflict, Forbidden, Invalid, NotFound
 from idsvc.residents import service as residents
+from idsvc.residents.models import Resident
 from idsvc.residents.schemas import PersonalData
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission, can
@@ -288,9 +289,11 @@ def day_list(session: Session, *, staff: Staff, day: date, timezone: str, keys: 
     if staff.centre_id is None:
         return []
     statement = (select(Application)
+                 .join(Resident, Resident.id == Application.resident_id)  # type: ignore[arg-type]
                  .where(Application.centre_id == staff.centre_id,
                         Application.created_at >= start_of_local_day(day, timezone),
-                        Application.created_at < end_of_local_day(day, timezone))
+                        Application.created_at < end_of_local_day(day, timezone),
+                        Resident.wrapped_key != b"")  # crypto-shredded: nothing left to show
                  .order_by(Application.created_at))  # type: ignore[arg-type]
     applications = list(session.exec(statement))
     states = [application_state(session, application=application, keys=keys, policy=policy,

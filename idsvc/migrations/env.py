@@ -5,15 +5,19 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
+import idsvc.appointments.models
 import idsvc.audit.models
 import idsvc.benefits.models
+import idsvc.bulk.models
 import idsvc.cards.models
 import idsvc.centres.models
 import idsvc.changes.models
 import idsvc.crypto.models
 import idsvc.enrollment.models
+import idsvc.notifications.models
 import idsvc.partners.models
 import idsvc.residents.models
+import idsvc.retention.models
 import idsvc.staff.models
 import idsvc.status.models
 import idsvc.verification.models  # noqa: F401  (the imports above register the tables)

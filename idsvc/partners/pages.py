@@ -164,7 +164,7 @@ def _verify_answer(request: Request, session: Session, raw: bytes) -> dict[str, 
     if body.qr is not None:
         text, method = body.qr, "qr"
     else:
-        text = verification.credential_by_number(runtime.read_sessions,
+        text = verification.credential_by_number(runtime.replica_sessions,
                                                  card_number=body.card_number or "",
                                                  keys=runtime.master_key)
         method = "number"
@@ -172,7 +172,7 @@ def _verify_answer(request: Request, session: Session, raw: bytes) -> dict[str, 
                                   context=verification.verify_context(runtime))
     offers = None
     if verification.lists_offers(outcome, desk.credential):
-        offers = benefits.offers_on_card(runtime.read_sessions, partner_id=desk.partner.id,
+        offers = benefits.offers_on_card(runtime.replica_sessions, partner_id=desk.partner.id,
                                          decoded=outcome.decoded, keys=runtime.master_key,
                                          timezone=runtime.settings.timezone)
     return verification.answer(outcome, offers)

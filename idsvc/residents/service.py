@@ -69,6 +69,9 @@ def get_resident(session: Session, resident_id: str) -> Resident:
 
 
 def data_key_of(resident: Resident, keys: MasterKey) -> bytes:
+    if not resident.wrapped_key:  # crypto-shredded (idsvc.retention): gone for good
+        raise NotFound("This resident's personal data was destroyed.",
+                       code="personal_data_destroyed")
     return keys.unwrap(resident.wrapped_key, owner=resident.id)
 
 

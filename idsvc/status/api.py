@@ -18,7 +18,7 @@ MEDIA_TYPE = "application/statuslist+jwt"
 def status_list(list_id: RowId, request: Request, session: ReadSessionDep,
                 runtime: RuntimeDep) -> Response:
     settings, mirrors = runtime.settings, runtime.mirrors
-    mirrors.follower.refresh(session)
+    mirrors.follower.catch_up_if_due(runtime.read_sessions)  # the feed: always the primary
     signed = mirrors.publisher.token(
         list_id, signer=active_signer(session, keys_dir=settings.keys_dir),
         issuer=settings.issuer, ttl=settings.status_ttl_seconds)

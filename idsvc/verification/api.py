@@ -46,7 +46,7 @@ async def verify(request: Request) -> Response:
     if body.qr is not None:
         text, method = body.qr, "qr"
     else:
-        text = await run_in_threadpool(service.credential_by_number, runtime.read_sessions,
+        text = await run_in_threadpool(service.credential_by_number, runtime.replica_sessions,
                                        card_number=body.card_number or "",
                                        keys=runtime.master_key)
         method = "number"
@@ -54,7 +54,7 @@ async def verify(request: Request) -> Response:
     offers = None
     if service.lists_offers(outcome, partner):
         offers = await run_in_threadpool(
-            benefits.offers_on_card, runtime.read_sessions, partner_id=partner.partner_id,
+            benefits.offers_on_card, runtime.replica_sessions, partner_id=partner.partner_id,
             decoded=outcome.decoded, keys=runtime.master_key,
             timezone=runtime.settings.timezone)
     return Response(_ENCODE_JSON(service.answer(outcome, offers)),
@@ -67,4 +67,5 @@ def offline_bundle(session: ReadSessionDep, runtime: RuntimeDep,
     """JWKS and every signed status list in one file, for devices that verify offline."""
     max_age = runtime.settings.status_ttl_seconds // 2
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    runtime.mirrors.follower.catch_up_if_due(runtime.read_sessions)  # the feed: the primary
     return service.offline_bundle(session, settings=runtime.settings, mirrors=runtime.mirrors)

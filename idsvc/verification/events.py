@@ -79,7 +79,8 @@ class BatchingSink:
 
     A verification only appends to a deque: no lock, no wake-up of the writer, which
     would otherwise take the interpreter lock once per request. Events still pending
-    when the process is killed are lost; they are a convenience for residents, not the
+    when the process is killed, or flushed while the database is down, are lost (the
+    writer goes on with the next batch); they are a convenience for residents, not the
     record of anything that changed.
     """
 
@@ -115,8 +116,11 @@ class BatchingSink:
         try:
             with self._sessions() as session:
                 _store(session, batch)
-        except Exception:  # keep the writer alive through a database outage
-            log.exception("could not store %d verification events", len(batch))
+        except Exception as exc:  # keep the writer alive through a database outage
+            # By type only, once per batch: the text may quote the rows, and an outage
+            # would otherwise print a traceback every interval.
+            log.error("could not store %d verification events: %s", len(batch),
+                      type(getattr(exc, "orig", None) or exc).__name__)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

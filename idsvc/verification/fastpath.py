@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from idsvc.abuse import AddressLimits, client_address
 from idsvc.middleware import INTERNAL_ERROR, log_unexpected, send_json_error
+from idsvc.observability import answers
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_BODY_BYTES = 64 * 1024  # a QR holds under 3 KB; anything near this is not a card
@@ -56,7 +57,7 @@ class FastPath:
         except ClientDisconnect:  # the partner hung up: nobody to answer
             return
         except BodyTooLarge:
-            await send_json_error(send, 413, "too_large",
+            await send_json_error(answers.reporting(send, scope), 413, "too_large",
                                   f"Requests to {self.path} may be at most "
                                   f"{MAX_BODY_BYTES // 1024} KB.", hsts=self.hsts)
             return
@@ -64,11 +65,14 @@ class FastPath:
             handler = handler_for(request, exc)
             if handler is None:
                 log_unexpected(exc)
-                await send_json_error(send, *INTERNAL_ERROR, hsts=self.hsts)
+                await send_json_error(answers.reporting(send, scope), *INTERNAL_ERROR,
+                                      hsts=self.hsts)
                 return
             response = await handler(request, exc)
+        scope[answers.STATUS] = response.status_code  # for the request observer
         await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": response.raw_headers + self.headers})
+                    "headers": response.raw_headers + self.headers
+                    + scope.get(answers.HEADERS, [])})
         await send({"type": "http.response.body", "body": response.body})
 
 

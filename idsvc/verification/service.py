@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from idsvc.cards.credential import DecodedCredential
-from idsvc.cards.service import kids_in_circulation, stored_credential
+from idsvc.cards.service import CREDENTIAL_DESTROYED, kids_in_circulation, stored_credential
 from idsvc.clock import iso, local_date, utcnow
 from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
@@ -75,7 +75,11 @@ def credential_by_number(sessions: Callable[[], Session], *, card_number: str,
 
 def check_presented(text: str | None, context: VerifyContext, now: datetime) -> Check:
     """The verdict on a presented card: its QR text, or the credential behind a number."""
-    return Check(Result.NOT_FOUND, "no_such_card") if text is None else _check(text, context, now)
+    if text is None:
+        return Check(Result.NOT_FOUND, "no_such_card")
+    if text == CREDENTIAL_DESTROYED:  # a shredded holder's card: revoked, as its QR says
+        return Check(Result.REVOKED, "credential_destroyed")
+    return _check(text, context, now)
 
 
 def verify(*, text: str | None, method: str, partner: PartnerCredential,
@@ -118,8 +122,8 @@ def answer(outcome: Outcome, offers: list[dict[str, object]] | None = None) -> d
 
 
 def offline_bundle(session: Session, *, settings: Settings, mirrors: Mirrors) -> dict[str, Any]:
-    """What an offline device needs: the public keys and every signed status list."""
-    mirrors.follower.refresh(session)
+    """What an offline device needs: the public keys and every signed status list.
+    The caller brings `mirrors` up to date from the primary first (the change feed)."""
     signer = active_signer(session, keys_dir=settings.keys_dir)
     tokens = {}
     for list_id in mirrors.statuses.list_ids():

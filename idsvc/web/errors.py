@@ -12,7 +12,8 @@ from idsvc.web.templating import render
 
 # Everything else is a page.
 MACHINE_PREFIXES = ("/api/", "/status/", "/.well-known/", "/offline-bundle.json",
-                    "/openapi.json", "/docs", "/redoc", "/static/")
+                    "/openapi.json", "/docs", "/redoc", "/static/",
+                    "/healthz", "/readyz", "/metrics")  # for probes and scrapers
 # Which login a page sends an anonymous visitor to, by the start of its path.
 LOGIN_PAGES = (("/partner", "/partner/login"), ("/resident", "/resident/login"),
                ("/clerk", "/staff/login"), ("/admin", "/staff/login"))

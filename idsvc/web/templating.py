@@ -22,7 +22,8 @@ from starlette.responses import HTMLResponse
 from idsvc.web import i18n
 from idsvc.web.csrf import CSRF_FIELD, attach_cookie, csrf_token
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+# idsvc/templates: in a checkout a link to templates/, in an installed wheel the files.
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 # CLDR has no month names for Haitian Creole ("2026 M03 31"): numbers, day first as in Haiti.
 _NUMERIC_DATES = {"ht": ("dd/MM/yyyy", "dd/MM/yyyy HH:mm")}
 

@@ -93,7 +93,12 @@ def test_page_session_cookie_is_httponly_strict_and_works(client):
 
 PUBLIC = {"/api/v1/auth/token", "/api/v1/auth/session", "/.well-known/jwks.json",
           "/status/{list_id}", "/api/v1/languages", "/offline-bundle.json",
-          "/api/v1/benefits", "/api/v1/residents/activate", "/api/v1/residents/login"}
+          "/api/v1/benefits", "/api/v1/residents/activate", "/api/v1/residents/login",
+          # Booking without an account (README, Appointments): counts and code-bearing posts.
+          "/api/v1/appointments/centres", "/api/v1/appointments/centres/{centre_id}/slots",
+          "/api/v1/appointments", "/api/v1/appointments/waitlist",
+          "/api/v1/appointments/lookup", "/api/v1/appointments/move",
+          "/api/v1/appointments/cancel"}
 
 
 def test_every_route_but_the_declared_public_ones_needs_login(app, client):

@@ -19,14 +19,13 @@ from idsvc.residents import accounts
 from idsvc.residents.pages import RESIDENT_COOKIE
 from idsvc.staff.deps import SESSION_COOKIE
 from idsvc.web.csrf import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER
+from idsvc.web.errors import MACHINE_PREFIXES
 from tests.conftest import PASSWORD
 from tests.factories import enroll_and_approve
 from tests.pages import csrf, post_form, staff_login
 from tests.partners.test_users import DESK_PASSWORD, new_desk_user, new_partner
 
 # Not pages: machine routes answer JSON (or files) to API clients and verifiers.
-MACHINE_PREFIXES = ("/api/", "/status/", "/.well-known/", "/static/", "/docs", "/redoc",
-                    "/openapi.json", "/offline-bundle.json")
 SAFE = {"GET", "HEAD", "OPTIONS"}
 
 # Pages anyone may open or post to (a change still needs the CSRF token).

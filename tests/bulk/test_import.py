@@ -1,0 +1,174 @@
+"""`idsvc import FILE.csv`: bulk enrollment with the API's rules, a report, and resume."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from idsvc.app import create_app
+from idsvc.bulk import importer
+from idsvc.config import get_settings
+from idsvc.db import make_engine
+from tests.bulk.conftest import Run, person, write_csv
+from tests.conftest import PASSWORD
+from tests.factories import card_qr, partner_headers
+
+pytestmark = pytest.mark.slow  # each test sets up a database and staff through the CLI
+
+
+def _scalar(sql: str) -> int:
+    engine = make_engine(get_settings().database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _column(sql: str) -> list[str]:
+    engine = make_engine(get_settings().database_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql)).scalars())
+    finally:
+        engine.dispose()
+
+
+def _report(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_import_issues_cards_that_verify(run: Run, tmp_path: Path) -> None:
+    rows = [person(i) for i in range(7)]
+    rows[1].update(address_kind="care_of", address_care_of="Harbor Shelter", veteran="true",
+                   emergency_contact_name="Rosa Quispe", emergency_contact_phone="+1 555 0100")
+    source = write_csv(tmp_path / "people.csv", rows)
+    result = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--batch-size", "3",
+                 "--workers", "1")
+    assert "7 imported, 0 rejected of 7 rows" in result.output
+    assert _report(tmp_path / "people.rejected.csv") == []
+    numbers = _column("SELECT number FROM cards")
+    assert len(numbers) == 7
+    assert _scalar("SELECT count(*) FROM applications WHERE status = 'approved'") == 7
+    assert _scalar("SELECT count(*) FROM cards c JOIN service_centres s ON s.id = c.centre_id "
+                   "WHERE s.code = 'NORTH'") == 7
+    assert _scalar("SELECT count(*) FROM audit_events WHERE action = 'import.batch'") == 3
+
+    with TestClient(create_app(get_settings())) as client:
+        token = client.post("/api/v1/auth/token", data={"username": "ada", "password": PASSWORD})
+        staff = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        partner = partner_headers(client, staff)
+        for number in numbers:
+            verdict = client.post("/api/v1/verify", json={"qr": card_qr(client, staff, number)},
+                                  headers=partner)
+            assert verdict.json()["result"] == "valid", verdict.text
+
+    again = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--workers", "0")
+    assert "7 imported, 0 rejected of 7 rows" in again.output
+    assert _scalar("SELECT count(*) FROM cards") == 7  # the finished file is not imported twice
+    assert "ok:" in run("audit", "verify").output
+
+
+def test_rejected_rows_are_reported_by_line_and_reason(run: Run, tmp_path: Path) -> None:
+    rows = [
+        person(0),                                              # line 2: imported
+        person(1, date_of_birth="1979-02-30"),                  # line 3: no such date
+        person(2, given_name=""),                               # line 4: no name
+        person(0, address_line1="9 Other Street"),              # line 5: same person as line 2
+        person(3, documents="passport;library_card"),           # line 6: unknown document
+        person(4, documents="utility_bill"),                    # line 7: too few points
+        person(5, photo="../outside.jpg"),                      # line 8: photo outside folder
+        person(6, photo="missing.jpg"),                         # line 9: no such photo
+        person(7, date_of_birth="2020-01-01"),                  # line 10: too young
+        person(8),                                              # line 11: imported
+        person(9, photo="broken.jpg"),                          # line 12: not an image
+    ]
+    source = write_csv(tmp_path / "people.csv", rows)
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo at all")
+    result = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--batch-size", "4",
+                 "--workers", "1")
+    assert "2 imported, 9 rejected of 11 rows" in result.output
+    report = _report(tmp_path / "people.rejected.csv")
+    found = {(int(r["line"]), r["column"], r["code"]) for r in report}
+    assert {(3, "date_of_birth", "date_from_datetime_parsing"), (4, "given_name", "missing"),
+            (5, "", "duplicate"), (6, "documents", "unknown_document_type"),
+            (7, "documents", "identity_points"), (8, "photo", "photo_outside_folder"),
+            (9, "photo", "photo_not_found"), (10, "date_of_birth", "under_minimum_age"),
+            (12, "photo", "photo_unsupported")} <= found
+    assert {int(r["line"]) for r in report} == {*range(3, 11), 12}
+    written = (tmp_path / "people.rejected.csv").read_text()
+    for row in rows:  # line, column and reason only: nothing of the person
+        for value in (row["given_name"], row["address_line1"]):
+            assert not value or value not in written
+    assert _scalar("SELECT count(*) FROM residents") == 2  # refused rows left nothing behind
+
+
+def test_unknown_column_refuses_the_whole_file(run: Run, tmp_path: Path) -> None:
+    rows = [{**person(i), "nationality": "x"} for i in range(3)]
+    source = write_csv(tmp_path / "old-program.csv", rows)
+    result = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--workers", "0",
+                 code=1)
+    assert "unknown_column" in result.output
+    assert "'nationality'" in result.output
+    for table in ("residents", "applications", "cards", "import_runs"):
+        assert _scalar(f"SELECT count(*) FROM {table}") == 0
+
+
+def test_duplicates_are_imported_only_when_allowed(run: Run, tmp_path: Path) -> None:
+    run("import", str(write_csv(tmp_path / "first.csv", [person(0)])), "--centre", "NORTH",
+        "--as", "sam", "--workers", "0")
+    second = write_csv(tmp_path / "second.csv", [person(0, address_line1="2 New Road")])
+    result = run("import", str(second), "--centre", "NORTH", "--as", "sam", "--workers", "0")
+    assert "0 imported, 1 rejected" in result.output
+    third = write_csv(tmp_path / "third.csv", [person(0, address_line1="3 New Road")])
+    result = run("import", str(third), "--centre", "NORTH", "--as", "ada",
+                 "--allow-duplicates", "--workers", "0")
+    assert "1 imported, 0 rejected" in result.output
+    assert _scalar("SELECT count(*) FROM cards") == 2
+
+
+def test_only_supervisors_and_administrators_import(run: Run, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "people.csv", [person(0)])
+    result = run("import", str(source), "--centre", "NORTH", "--as", "cleo", "--workers", "0",
+                 code=1)
+    assert "import_not_allowed" in result.output
+    run("import", str(source), "--centre", "NOWHERE", "--as", "sam", "--workers", "0",
+                 code=1)
+    assert _scalar("SELECT count(*) FROM import_runs") == 0
+
+
+def test_an_interrupted_import_resumes_after_the_last_committed_batch(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [person(i) for i in range(11)]
+    rows[4]["given_name"] = ""  # one refusal before the interruption, kept in the report
+    source = write_csv(tmp_path / "people.csv", rows)
+    real = importer.import_batch
+    calls: list[int] = []
+
+    def interrupted_at_third(session, batch, **kwargs):
+        calls.append(batch[0].line)
+        real(session, batch, **kwargs)  # the work is done, then Ctrl-C before the commit
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(importer, "import_batch", interrupted_at_third)
+    result = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--batch-size", "3",
+                 "--workers", "0", code=130)
+    assert "rows up to line 7 are committed" in result.output
+    assert _scalar("SELECT count(*) FROM cards") == 5  # two batches of 3, one row refused
+    assert _scalar("SELECT last_line FROM import_runs") == 7
+
+    monkeypatch.setattr(importer, "import_batch", real)
+    result = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--batch-size", "3",
+                 "--workers", "1")
+    assert "10 imported, 1 rejected of 11 rows" in result.output
+    assert _scalar("SELECT count(*) FROM cards") == 10
+    assert _scalar("SELECT count(DISTINCT match_key) FROM residents") == 10
+    assert _scalar("SELECT count(*) FROM residents") == 10
+    assert [int(r["line"]) for r in _report(tmp_path / "people.rejected.csv")] == [6]
+    assert "ok:" in run("audit", "verify").output
