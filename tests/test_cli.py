@@ -8,30 +8,18 @@ import stat
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from idsvc.app import create_app
-from idsvc.cli import app as cli
 from idsvc.config import get_settings
 from idsvc.db import make_engine
+from tests.commands import idsvc_commands
 from tests.factories import enroll_and_approve
 from tests.pages import post_form
 
 
 @pytest.fixture
 def run(scratch_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("IDSVC_DATABASE_URL", scratch_url)
-    monkeypatch.setenv("IDSVC_KEYS_DIR", str(tmp_path / "keys"))
-    monkeypatch.delenv("IDSVC_DATA_KEY", raising=False)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None, code: int = 0):
-        result = runner.invoke(cli, list(args), input=input)
-        assert result.exit_code == code, result.output
-        return result
-
-    yield invoke
+    yield idsvc_commands(monkeypatch, database_url=scratch_url, keys_dir=str(tmp_path / "keys"))
     get_settings.cache_clear()
 
 

@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
 from idsvc.appointments.schedule import set_schedule
 from idsvc.appointments.schemas import ScheduleUpdate
 from idsvc.audit.service import Actor
 from idsvc.centres.service import find_centre
-from idsvc.cli import app as cli
 from idsvc.config import get_settings
 from idsvc.db import make_engine, make_sessionmaker
 from tests.appointments.conftest import schedule_body, tomorrow
+from tests.commands import idsvc_commands
 
 
 @pytest.fixture
 def run(scratch_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("IDSVC_DATABASE_URL", scratch_url)
-    monkeypatch.setenv("IDSVC_KEYS_DIR", str(tmp_path / "keys"))
-    monkeypatch.setenv("IDSVC_DEMO", "true")
-    monkeypatch.delenv("IDSVC_DATA_KEY", raising=False)
     monkeypatch.delenv("IDSVC_SMTP_HOST", raising=False)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0):
-        result = runner.invoke(cli, list(args))
-        assert result.exit_code == code, result.output
-        return result.output
-
-    yield invoke
+    invoke = idsvc_commands(monkeypatch, database_url=scratch_url, demo="true",
+                            keys_dir=str(tmp_path / "keys"))
+    yield lambda *args, code=0: invoke(*args, code=code).output
     get_settings.cache_clear()
 
 

@@ -10,15 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
-from typer.testing import CliRunner
 
 from idsvc.audit import service
 from idsvc.audit.models import AuditEvent
 from idsvc.audit.service import Actor, ExportFormat, ExportRange, read_export, verify_segment
-from idsvc.cli import app as cli
 from idsvc.clock import utcnow
 from idsvc.config import get_settings
 from idsvc.staff.roles import ROLE_PERMISSIONS, Permission, Role
+from tests.commands import idsvc_commands
 
 URL = "/api/v1/audit/events"
 CSV = {"Accept": "text/csv"}
@@ -168,16 +167,8 @@ def test_rows_are_read_a_page_at_a_time_in_chain_order(session, old_events):
 
 @pytest.fixture
 def run(scratch_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("IDSVC_DATABASE_URL", scratch_url)
-    monkeypatch.setenv("IDSVC_KEYS_DIR", str(tmp_path / "keys"))
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0):
-        result = runner.invoke(cli, list(args))
-        assert result.exit_code == code, result.output
-        return result
-
+    invoke = idsvc_commands(monkeypatch, database_url=scratch_url,
+                            keys_dir=str(tmp_path / "keys"))
     invoke("db", "upgrade")
     invoke("centre", "create", "EAST", "East Centre")
     invoke("centre", "create", "WEST", "West Centre")

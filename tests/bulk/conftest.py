@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from typer.testing import CliRunner
 
-from idsvc.cli import app as cli
 from idsvc.config import get_settings
+from tests.commands import idsvc_commands
 from tests.conftest import PASSWORD
 from tests.factories import portrait
 
@@ -24,17 +23,8 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 def run(scratch_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
     """`idsvc ...` against a migrated scratch database with keys, two centres and staff
     (supervisor `sam` at NORTH, clerk `cleo` at NORTH, admin `ada`)."""
-    monkeypatch.setenv("IDSVC_DATABASE_URL", scratch_url)
-    monkeypatch.setenv("IDSVC_KEYS_DIR", str(tmp_path / "keys"))
-    monkeypatch.delenv("IDSVC_DATA_KEY", raising=False)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(cli, list(args))
-        assert result.exit_code == code, result.output
-        return result
-
+    invoke = idsvc_commands(monkeypatch, database_url=scratch_url,
+                            keys_dir=str(tmp_path / "keys"))
     invoke("db", "upgrade")
     invoke("keys", "generate")
     invoke("centre", "create", "NORTH", "North Centre")

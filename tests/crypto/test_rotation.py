@@ -13,15 +13,14 @@ import os
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from typer.testing import CliRunner
 
 from idsvc.app import create_app
-from idsvc.cli import app as cli
 from idsvc.config import get_settings
 from idsvc.crypto import rotation
 from idsvc.crypto.envelope import KEY_ID_BYTES, load_master_key, read_key_file, seal
 from idsvc.db import make_engine
 from tests.appointments.conftest import Outbox, open_one_day, person
+from tests.commands import idsvc_commands
 from tests.factories import enroll, enroll_and_approve, partner_headers
 from tests.pages import post_form, staff_login
 
@@ -32,17 +31,9 @@ PEOPLE = [("Amaru", "1988-04-17"), ("Nayra", "1990-01-02"), ("Wayra", "1975-12-3
 
 @pytest.fixture
 def run(scratch_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("IDSVC_DATABASE_URL", scratch_url)
-    monkeypatch.setenv("IDSVC_KEYS_DIR", str(tmp_path / "keys"))
-    monkeypatch.setenv("IDSVC_COOKIE_SECURE", "false")  # page logins over the test client
-    monkeypatch.delenv("IDSVC_DATA_KEY", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0):
-        get_settings.cache_clear()
-        result = runner.invoke(cli, list(args))
-        assert result.exit_code == code, result.output
-        return result
+    invoke = idsvc_commands(monkeypatch, database_url=scratch_url,
+                            keys_dir=str(tmp_path / "keys"),
+                            cookie_secure="false")  # page logins over the test client
 
     invoke("db", "upgrade")
     invoke("keys", "generate")

@@ -13,11 +13,9 @@ from importlib.resources import files
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
-from typer.testing import CliRunner
 
 from idsvc.app import create_app
 from idsvc.cards.models import Card
-from idsvc.cli import app as cli
 from idsvc.clock import start_of_local_day
 from idsvc.config import get_settings
 from idsvc.db import make_engine
@@ -25,6 +23,7 @@ from idsvc.enrollment.models import Application, DocumentCheck
 from idsvc.residents.models import Resident
 from idsvc.retention.models import ShredRecord
 from idsvc.retention.policy import years_before
+from tests.commands import idsvc_commands
 from tests.factories import card_qr, enroll, enroll_and_approve, partner_headers, years_ago
 
 PASSWORD = "a long enough passphrase"
@@ -37,20 +36,10 @@ def run(scratch_url, tmp_path, monkeypatch):
     policy = tmp_path / "policy.toml"  # seniors' cards never expire: such a card is kept
     policy.write_text(files("idsvc.enrollment").joinpath("default_policy.toml").read_text()
                       .replace("never_expires_from_age = 0", "never_expires_from_age = 65"))
-    for name, value in (("DATABASE_URL", scratch_url), ("KEYS_DIR", str(tmp_path / "keys")),
-                        ("POLICY_FILE", str(policy)), ("CHANGE_POLL_SECONDS", "0"),
-                        ("VERIFICATION_EVENTS", "inline")):
-        monkeypatch.setenv(f"IDSVC_{name}", value)
-    monkeypatch.delenv("IDSVC_DATA_KEY", raising=False)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0):
-        result = runner.invoke(cli, list(args))
-        assert result.exit_code == code, result.output
-        return result.output
-
-    yield invoke
+    invoke = idsvc_commands(monkeypatch, database_url=scratch_url,
+                            keys_dir=str(tmp_path / "keys"), policy_file=str(policy),
+                            change_poll_seconds="0", verification_events="inline")
+    yield lambda *args, code=0: invoke(*args, code=code).output
     get_settings.cache_clear()
 
 
