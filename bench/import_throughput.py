@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.seed import resident_name
 from idsvc import migrations
 from idsvc.audit.service import Actor
 from idsvc.bulk.importer import Importer, ImportOptions, run_import
@@ -48,17 +49,7 @@ from idsvc.staff.roles import Role
 from idsvc.staff.service import create_staff, find_staff
 from tests.factories import portrait
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 PASSWORD = "a long enough passphrase for timing"
-
-
-def _name(i: int) -> str:
-    letters = []
-    while True:
-        i, r = divmod(i, 26)
-        letters.append(_LETTERS[r])
-        if i == 0:
-            return "".join(reversed(letters)).title()
 
 
 def raw_floor_seconds(samples: int = 2000) -> float:
@@ -90,7 +81,7 @@ def write_rows(folder: Path, count: int, first: int) -> Path:
                          "address_city", "address_postal_code", "preferred_languages",
                          "documents", "photo"])
         for i in range(first, first + count):
-            writer.writerow([_name(i), "Bench", f"{1950 + i % 50}-{1 + i % 12:02}-"
+            writer.writerow([resident_name(i), "Bench", f"{1950 + i % 50}-{1 + i % 12:02}-"
                              f"{1 + i % 28:02}", f"{i} Canal Street", "Riverton", "10013",
                              "spa", "passport;utility_bill", "face.jpg"])
     return path

@@ -53,7 +53,8 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _state: dict[str, object] = {}
 
 
-def _name(i: int) -> str:
+def resident_name(i: int) -> str:
+    """A distinct, pronounceable name for the i-th bench resident (a, b, ..., ba, bb, ...)."""
     letters = []
     while True:
         i, r = divmod(i, 26)
@@ -75,7 +76,7 @@ def _make(job: tuple[int, str, int, int]) -> tuple[tuple, tuple, tuple, str]:
     """One card's rows and its QR text (runs in a worker process)."""
     i, number, list_id, idx = job
     master: MasterKey = _state["master"]  # type: ignore[assignment]
-    person = PersonalData.model_validate(applicant(given_name=_name(i), family_name="Bench",
+    person = PersonalData.model_validate(applicant(given_name=resident_name(i), family_name="Bench",
                                                    date_of_birth=date(1950 + i % 50, 1 + i % 12,
                                                                       1 + i % 28)))
     resident_id, card_id = uuid.uuid4().hex, uuid.uuid4().hex
