@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
+from starlette.types import ASGIApp
 
 from idsvc.abuse import AddressLimits
 from idsvc.appointments.api import public_router as appointments_public_router
@@ -187,9 +188,14 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     app.add_middleware(BodySizeLimit, max_bytes=settings.photo_max_bytes + 1_048_576, hsts=hsts)
     app.add_middleware(LastResortErrors, hsts=hsts)
     verify_path = f"{API_PREFIX}/verify"
-    app.fast_path = lambda stack: observability.observe(  # ids and counts for every answer
-        FastPath(  # ahead of every layer above
-            stack, path=verify_path, endpoint=verify_endpoint,
-            headers=response_headers(hsts=hsts), limits=limits, hsts=hsts),
-        routes=app.routes, fixed_routes=(verify_path,))
+
+    def with_fast_path(stack: ASGIApp) -> ASGIApp:
+        """The observer around the app's stack, and the verify fast path ahead of it all,
+        which reports to that same observer (ids and counts for every answer)."""
+        observer = observability.observe(stack, routes=app.routes, fixed_routes=(verify_path,))
+        return FastPath(observer, path=verify_path, endpoint=verify_endpoint,
+                        headers=response_headers(hsts=hsts), limits=limits, hsts=hsts,
+                        observer=observer)
+
+    app.fast_path = with_fast_path
     return app

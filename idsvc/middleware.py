@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,14 +18,14 @@ INTERNAL_ERROR = (500, "internal_error", "Something went wrong on our side; noth
 
 
 async def send_json_error(send: Send, status: int, code: str, message: str, *,
-                          hsts: bool) -> None:
+                          hsts: bool, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     """An error answer in the API's shape, from layers that answer ahead of the app (so
-    they add the security headers themselves)."""
+    they add the security headers themselves), with any other `headers` given."""
     body = json.dumps({"error": code, "message": message}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode()),
-                            *response_headers(hsts=hsts)]})
+                            *response_headers(hsts=hsts), *headers]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -1,22 +1,21 @@
-"""The outermost ASGI layer: request id, latency and status of every request.
+"""The request observer: request id, latency and status of every request.
 
-It wraps even the verify fast path (which runs ahead of the app's own middleware), so
-every answer carries `X-Request-ID` and is counted, whichever layer wrote it. Per request
-it does a header scan, a counter, a context variable, two clock reads and one metrics
-update; on the fast path it wraps no `send` (answers.py). The cost is measured by
-tests/observability/overhead.py (README, Operations: health, metrics, logs).
+It is the outermost layer of the app's own stack, and the verify fast path (which runs
+ahead of that stack) calls its `begin` and `end` itself, so every answer carries
+`X-Request-ID` and is counted, whichever layer wrote it. Per request it does a header
+scan, a counter, a context variable, two clock reads and one metrics update. The cost on
+the fast path is measured by tests/observability/overhead.py (README, Operations).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable
+from contextvars import Token
 from time import perf_counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from idsvc.observability.answers import HEADERS as ANSWER_HEADERS
-from idsvc.observability.answers import STATUS as ANSWER_STATUS
 from idsvc.observability.context import CURRENT
 from idsvc.observability.logs import ACCESS
 from idsvc.observability.metrics import Metrics
@@ -26,17 +25,30 @@ from idsvc.observability.workers import Flusher
 
 CLIENT_CLOSED = 499  # nothing was answered: the client went away (nginx's convention)
 
+Watched = tuple[bytes, Token, float]  # request id, context token, start time
+
 
 class RequestObserver:
     """Id, metrics and access line for each HTTP request; starts and stops the metrics
     flusher with the app's lifespan."""
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics, ids: RequestIds,
-                 templates: RouteTemplates, fixed_routes: Iterable[str] = (),
-                 flusher: Flusher | None = None) -> None:
+                 templates: RouteTemplates, flusher: Flusher | None = None) -> None:
         self.app, self.metrics, self.ids, self.flusher = app, metrics, ids, flusher
         self.templates = templates
-        self.fixed_routes = frozenset(fixed_routes)  # POSTs answered by the fast path
+
+    def begin(self, scope: Scope) -> Watched:
+        """The request's id, made current for its log lines, and its start time."""
+        request_id = self.ids.for_request(scope["headers"])
+        return request_id, CURRENT.set((request_id, scope, self.templates)), perf_counter()
+
+    def end(self, watched: Watched, method: str, route: str, status: int) -> None:
+        """Count the answer and write its access line (if enabled)."""
+        seconds = perf_counter() - watched[2]
+        self.metrics.observe_request(method, route, status, seconds)
+        if ACCESS.isEnabledFor(logging.INFO):
+            _access_line(method, route, status, seconds)
+        CURRENT.reset(watched[1])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,29 +56,15 @@ class RequestObserver:
                 receive = _watching_lifespan(receive, self.flusher)
             await self.app(scope, receive, send)
             return
-        request_id = self.ids.for_request(scope["headers"])
-        token = CURRENT.set((request_id, scope, self.templates))
-        if scope["method"] == "POST" and scope["path"] in self.fixed_routes:
-            # The fast path adds the id and notes its status itself (answers.py).
-            scope[ANSWER_HEADERS] = [(HEADER, request_id)]
-            sent = None
-        else:
-            sent = [0]  # the status, once sent
-            send = _sending_id(send, request_id, sent)
+        watched = self.begin(scope)
+        sent = [0]  # the status, once sent
         failed = True
-        start = perf_counter()
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _sending_id(send, watched[0], sent))
             failed = False
         finally:
-            seconds = perf_counter() - start
-            status = scope.get(ANSWER_STATUS, 0) if sent is None else sent[0]
-            status = status or (500 if failed else CLIENT_CLOSED)
-            route = scope["path"] if sent is None else self.templates.of(scope)
-            self.metrics.observe_request(scope["method"], route, status, seconds)
-            if ACCESS.isEnabledFor(logging.INFO):
-                _access_line(scope["method"], route, status, seconds)
-            CURRENT.reset(token)
+            status = sent[0] or (500 if failed else CLIENT_CLOSED)
+            self.end(watched, scope["method"], self.templates.of(scope), status)
 
 
 def _sending_id(send: Send, request_id: bytes, sent: list[int]) -> Send:

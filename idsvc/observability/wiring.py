@@ -35,10 +35,9 @@ class Observability:
 
     def observe(self, app: ASGIApp, *, routes: Iterable[BaseRoute] = (),
                 fixed_routes: Iterable[str] = ()) -> RequestObserver:
-        """`app` wrapped in the outermost layer: ids, counts, access lines. `routes` are
+        """`app` wrapped in the observer layer: ids, counts, access lines. `routes` are
         the app's (for their full templates), `fixed_routes` paths answered ahead of the
-        router."""
-        fixed = tuple(fixed_routes)
+        router, whose layer calls the observer's `begin` and `end` itself."""
         return RequestObserver(app, metrics=self.metrics, ids=self.ids,
-                               templates=RouteTemplates(routes, fixed),
-                               fixed_routes=fixed, flusher=self.flusher)
+                               templates=RouteTemplates(routes, fixed_routes),
+                               flusher=self.flusher)

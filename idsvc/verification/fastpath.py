@@ -7,10 +7,11 @@ the design's throughput goal (DESIGN §8) leaves no room for it. Errors are rend
 the app's own exception handlers, so answers are identical either way.
 
 `ServiceApp` puts this layer outermost, so it also does for its path, as cheaply as it
-can, what the wrapping layers do for the others: the per-address request budget (one
-bucket lookup and a subtraction), a body size limit, the last-resort 500, and the security
-headers (a precomputed list appended to the answer). It reads the body straight from
-`receive` and sends the two ASGI messages itself.
+can, what the wrapping layers do for the others: the request id and metrics (the request
+observer's own `begin` and `end`, with no layer of its own), the per-address request
+budget (one bucket lookup and a subtraction), a body size limit, the last-resort 500, and
+the security headers (a precomputed list appended to the answer). It reads the body
+straight from `receive` and sends the two ASGI messages itself.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from idsvc.abuse import AddressLimits, client_address
 from idsvc.middleware import INTERNAL_ERROR, log_unexpected, send_json_error
-from idsvc.observability import answers
+from idsvc.observability.middleware import CLIENT_CLOSED, RequestObserver
+from idsvc.observability.requestids import HEADER
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_BODY_BYTES = 64 * 1024  # a QR holds under 3 KB; anything near this is not a card
@@ -39,14 +41,29 @@ class FastPath:
 
     def __init__(self, app: ASGIApp, *, path: str, endpoint: Endpoint,
                  headers: Sequence[tuple[bytes, bytes]] = (),
-                 limits: AddressLimits | None = None, hsts: bool = False) -> None:
+                 limits: AddressLimits | None = None, hsts: bool = False,
+                 observer: RequestObserver | None = None) -> None:
         self.app, self.path, self.endpoint = app, path, endpoint
         self.headers, self.limits, self.hsts = list(headers), limits, hsts
+        self.observer = observer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        if self.observer is None:
+            await self.answer(scope, receive, send, [])
+            return
+        watched = self.observer.begin(scope)
+        status = 500
+        try:
+            status = await self.answer(scope, receive, send, [(HEADER, watched[0])])
+        finally:
+            self.observer.end(watched, "POST", self.path, status)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send,
+                     extra: list[tuple[bytes, bytes]]) -> int:
+        """Answer the request, with the `extra` headers (the request id); the status."""
         request = Request(scope, receive)
         try:
             refusal = self.limits.request_refusal(client_address(scope)) if self.limits else None
@@ -55,25 +72,24 @@ class FastPath:
             request._body = await read_body(receive)  # what Request.body() would cache
             response = await self.endpoint(request)
         except ClientDisconnect:  # the partner hung up: nobody to answer
-            return
+            return CLIENT_CLOSED
         except BodyTooLarge:
-            await send_json_error(answers.reporting(send, scope), 413, "too_large",
-                                  f"Requests to {self.path} may be at most "
-                                  f"{MAX_BODY_BYTES // 1024} KB.", hsts=self.hsts)
-            return
+            await send_json_error(send, 413, "too_large", f"Requests to {self.path} may be "
+                                  f"at most {MAX_BODY_BYTES // 1024} KB.", hsts=self.hsts,
+                                  headers=extra)
+            return 413
         except Exception as exc:
             handler = handler_for(request, exc)
             if handler is None:
                 log_unexpected(exc)
-                await send_json_error(answers.reporting(send, scope), *INTERNAL_ERROR,
-                                      hsts=self.hsts)
-                return
+                await send_json_error(send, *INTERNAL_ERROR, hsts=self.hsts,
+                                      headers=extra)
+                return INTERNAL_ERROR[0]
             response = await handler(request, exc)
-        scope[answers.STATUS] = response.status_code  # for the request observer
         await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": response.raw_headers + self.headers
-                    + scope.get(answers.HEADERS, [])})
+                    "headers": response.raw_headers + self.headers + extra})
         await send({"type": "http.response.body", "body": response.body})
+        return response.status_code
 
 
 async def read_body(receive: Receive) -> bytes:

@@ -1,13 +1,13 @@
-"""What the observer layer (request id, metrics, access-line check) adds per request.
+"""What the request observer (request id, metrics, access-line check) adds per verify.
 
 Not a test (no timed assertions): run it by hand on a quiet machine,
 
     .venv/bin/python -m tests.observability.overhead [--calls 100000] [--runs 9]
 
 It calls the verify fast path (`FastPath`, with an endpoint that answers at once) in a
-loop with a fake scope shaped like a partner's request, with and without the
-`RequestObserver` around it, alternating, and prints the median per-call difference in
-CPU time. Logging is not configured, as in bench/verify_throughput.py: the access line
+loop with a fake scope shaped like a partner's request, with and without a
+`RequestObserver` to report to (as create_app wires it), alternating, and prints the
+median per-call difference in CPU time. Logging is not configured, as in bench/verify_throughput.py: the access line
 is skipped by one `isEnabledFor` check.
 """
 
@@ -70,8 +70,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     fast = FastPath(never, path=PATH, endpoint=endpoint)
-    observed = RequestObserver(fast, metrics=Metrics(), ids=RequestIds(),
-                               templates=RouteTemplates(fixed=(PATH,)), fixed_routes=(PATH,))
+    observer = RequestObserver(never, metrics=Metrics(), ids=RequestIds(),
+                               templates=RouteTemplates(fixed=(PATH,)))
+    observed = FastPath(observer, path=PATH, endpoint=endpoint, observer=observer)
     bare, wrapped = [], []
     for _ in range(args.runs):
         bare.append(asyncio.run(per_call(fast, args.calls)))
