@@ -482,6 +482,8 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
         sample = demo_data.ensure_sample_card(session, settings=settings, keys=keys,
                                               policy=load_policy(settings.policy_file),
                                               centre_id=centre.id, actor=CLI_ACTOR)
+        demo_data.ensure_schedule(session, centre_id=centre.id, settings=settings, keys=keys,
+                                  actor=CLI_ACTOR)
         museum = demo_data.ensure_museum(session, CLI_ACTOR)
         desk_password = demo_data.reset_desk_user(session, partner=museum, actor=CLI_ACTOR)
         code = demo_data.sample_activation_code(session, card_number=sample, actor=CLI_ACTOR)
@@ -493,6 +495,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     typer.echo(f"  {demo_data.DEMO_DESK_USER} {desk_password}   partner desk: {base}/partner/login")
     typer.echo(f"  sample resident: card {sample}, activation code {code}   "
                f"{base}/resident/activate")
+    typer.echo(f"Book a visit: {base}/appointments   (no account needed)")
     typer.echo(f"Get a token:  curl -d 'username=clerk&password=<above>' "
                f"{base}/api/v1/auth/token")
     typer.echo(f"Sample card:  {base}/api/v1/cards/{sample}/card.pdf (with the token)")

@@ -1,6 +1,6 @@
-"""Demo data for `idsvc demo`: a service centre, staff to log in with, one sample card,
-a museum partner with an offer and a desk login, and an activation code for the sample
-resident, so every page can be tried at once.
+"""Demo data for `idsvc demo`: a service centre taking appointments, staff to log in
+with, one sample card, a museum partner with an offer and a desk login, and an activation
+code for the sample resident, so every page can be tried at once.
 
 The sample resident is fictional and the photo a drawn silhouette, so a first run shows
 a real printed card without anyone's personal data.
@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import io
 import secrets
-from datetime import date
+from datetime import date, time
 
 from PIL import Image, ImageDraw
 from sqlmodel import Session
 
+from idsvc.appointments import releases
+from idsvc.appointments import schedule as schedules
+from idsvc.appointments.context import Context
+from idsvc.appointments.schemas import Hours, ReleaseReport, ScheduleUpdate
 from idsvc.audit.service import Actor
 from idsvc.benefits import service as benefits
 from idsvc.benefits.schemas import BenefitCreate
 from idsvc.cards import service as cards
 from idsvc.centres import service as centres
 from idsvc.centres.models import ServiceCentre
+from idsvc.clock import utcnow
 from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
 from idsvc.enrollment.photo import normalise_portrait
@@ -61,6 +66,25 @@ def ensure_centre(session: Session, actor: Actor) -> ServiceCentre:
     return centres.find_centre(session, code=DEMO_CENTRE) or centres.create_centre(
         session, code=DEMO_CENTRE, name="Central Service Centre", address="100 Main Street",
         actor=actor)
+
+
+# Weekdays 9:00-12:30 and 13:30-17:00, Saturday mornings; two desks; three languages.
+DEMO_SCHEDULE = ScheduleUpdate(
+    languages=["eng", "spa", "zho"], slot_minutes=15, capacity=2,
+    hours=[Hours(weekday=day, opens=opens, closes=closes) for day in range(5)
+           for opens, closes in ((time(9), time(12, 30)), (time(13, 30), time(17)))]
+    + [Hours(weekday=5, opens=time(10), closes=time(13))])
+
+
+def ensure_schedule(session: Session, *, centre_id: int, settings: Settings, keys: MasterKey,
+                    actor: Actor) -> ReleaseReport:
+    """An appointment schedule for the centre (kept if an administrator changed it), and
+    its slots released up to today's boundary, so the booking pages have times to offer."""
+    if schedules.find_schedule(session, centre_id) is None:
+        schedules.set_schedule(session, centre_id=centre_id, update=DEMO_SCHEDULE,
+                               actor=actor)
+    return releases.release(session, Context(keys=keys, settings=settings, actor=actor,
+                                             now=utcnow()))
 
 
 def reset_demo_staff(session: Session, *, centre_id: int | None,

@@ -98,10 +98,13 @@ def test_demo_sets_everything_up_once_and_serves(run, monkeypatch):
         activated = client.post("/api/v1/residents/activate", json={
             "card_number": sample, "code": code, "secret": "24681357"})
         offers = client.get("/api/v1/benefits").json()
+        centres = client.get("/api/v1/appointments/centres").json()
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert desk_login.status_code == 303 and desk_login.headers["location"] == "/partner/"
     assert activated.status_code == 204
     assert [o["name"] for o in offers] == ["Free admission"]  # created once
+    assert [c["languages"] for c in centres] == [["eng", "spa", "zho"]]
+    assert sum(day["free"] for day in centres[0]["days"]) > 0  # released times to book
 
 
 def test_partner_keys_offline_bundle_and_verify(run, tmp_path):
