@@ -7,8 +7,8 @@ Not a test (no timed assertions): run it by hand on a quiet machine,
 It calls the verify fast path (`FastPath`, with an endpoint that answers at once) in a
 loop with a fake scope shaped like a partner's request, with and without a
 `RequestObserver` to report to (as create_app wires it), alternating, and prints the
-median per-call difference in CPU time. Logging is not configured, as in bench/verify_throughput.py: the access line
-is skipped by one `isEnabledFor` check.
+median per-call difference in CPU time. Logging is not configured, as in
+bench/verify_throughput.py: the access line is skipped by one `isEnabledFor` check.
 """
 
 from __future__ import annotations
