@@ -58,11 +58,14 @@ class OfflineTrust:
         return self.keys.get(kid)
 
     def status_of(self, now: datetime) -> StatusLookup:
+        # Epoch seconds once per check, not datetime arithmetic per lookup: this is on the hot path.
+        moment, max_age, lists = now.timestamp(), self.max_age.total_seconds(), self.lists
+
         def lookup(uri: str, idx: int) -> int | None:
-            token = self.lists.get(uri)
-            if token is None or now.timestamp() - token.issued_at > self.max_age.total_seconds():
+            token = lists.get(uri)
+            if token is None or moment - token.issued_at > max_age:
                 return None
-            if token.expires_at is not None and token.expires_at <= now.timestamp():
+            if token.expires_at is not None and token.expires_at <= moment:
                 return None
             try:
                 return token.status(idx)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from idsvc.cards.base45 import Base45Error, b45decode
 
 
-@pytest.mark.parametrize("size", [0, 1, 2, 3, 17, 460, 1001])
+# 8,190-8,194 bytes straddle the precomputed lane mask (4,096 groups); 20,000 goes past it.
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 17, 460, 1001, 8190, 8192, 8194, 20000])
 def test_round_trip_matches_the_reference(size):
     data = os.urandom(size)
     assert b45decode(base45.b45encode(data).decode()) == data
@@ -40,3 +41,13 @@ def test_same_verdict_as_the_reference_on_any_text(text):
 def test_not_base45(text):
     with pytest.raises(Base45Error):
         b45decode(text)
+
+
+@pytest.mark.parametrize("groups", [1, 4096, 4097, 7000])
+def test_a_group_above_65535_is_refused_at_any_length(groups):
+    """":::" is 44 + 44*45 + 44*2025 = 91124: too large for two bytes, wherever it sits."""
+    valid = base45.b45encode(bytes(2 * groups)).decode()
+    with pytest.raises(Base45Error):
+        b45decode(valid[:-3] + ":::")
+    with pytest.raises(Base45Error):
+        b45decode(":::" + valid[3:])
