@@ -6,18 +6,23 @@ counts) is written in the same transaction as its batch, so after a crash or Ctr
 the committed rows and the progress agree, and running the same file again continues
 after the last committed row: no row is ever imported twice. Within a batch each row
 has its own savepoint, so a refused row leaves nothing behind and the rest go on.
+
+What a batch shares to go faster, without changing a row's rules or records: its audit
+events are appended together at its end (one lock, one insert; each row's events are
+those of a clerk's requests), its cards draw their status-list slots from one
+`SlotPool`, and a photo that already is a card portrait is kept rather than re-encoded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
 
-from idsvc.audit.service import record
+from idsvc.audit.service import appended_together, record
 from idsvc.bulk.columns import (
     DOCUMENTS,
     PHOTO,
@@ -35,12 +40,14 @@ from idsvc.clock import utcnow
 from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
 from idsvc.enrollment import service as enrollment
-from idsvc.enrollment.photo import PhotoLimits
+from idsvc.enrollment.photo import PhotoLimits, card_portrait
 from idsvc.enrollment.policy import Policy
 from idsvc.errors import Conflict, DomainError, Forbidden, NotFound
+from idsvc.residents import service as residents
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission, can
 from idsvc.staff.service import actor_of, find_staff
+from idsvc.status.service import SlotPool
 
 DEFAULT_BATCH = 500
 # Where each unmet approval requirement points in the file.
@@ -133,7 +140,8 @@ def import_row(session: Session, row: SourceRow, *, staff: Staff, context: Issue
                run: ImportRun, photo_limits: PhotoLimits) -> str:
     """Enroll, examine, photograph and approve one row, all or nothing; the application id.
 
-    The same calls, in the same order, as a clerk's requests to the API.
+    The same service calls, in the same order, as a clerk's requests to the API; only
+    the photo intake runs first, so a refused photo leaves no savepoint to roll back.
     """
     if row.problem is not None and row.problem.column != PHOTO:
         raise RowRejected([row.problem])
@@ -142,11 +150,17 @@ def import_row(session: Session, row: SourceRow, *, staff: Staff, context: Issue
     if row.problem is not None:  # the fields first, as a clerk's request would be checked
         raise RowRejected([row.problem])
     documents = documents_of(row.cells)
-    upload = row.photo_bytes()
+    try:
+        portrait = card_portrait(row.photo_bytes(), photo_limits)
+    except DomainError as exc:
+        raise RowRejected(_rejections_of(exc, row.line)) from exc
     try:
         with session.begin_nested():
             application = enrollment.create_application(session, data=data, staff=staff,
                                                         keys=context.keys)
+            # Held for the row: the session's identity map holds records weakly, and the
+            # services below look the resident up by id several times.
+            _resident = residents.get_resident(session, application.resident_id)
             duplicate = application.possible_duplicate_of is not None
             if duplicate and not run.allow_duplicates:
                 raise RowRejected([Rejection(
@@ -154,8 +168,8 @@ def import_row(session: Session, row: SourceRow, *, staff: Staff, context: Issue
                     "birth holds or has applied for a card (--allow-duplicates imports it).")])
             enrollment.set_documents(session, application=application, document_types=documents,
                                      staff=staff, policy=context.policy)
-            enrollment.store_photo(session, application=application, upload=upload, staff=staff,
-                                   keys=context.keys, limits=photo_limits)
+            enrollment.store_portrait(session, application=application, portrait=portrait,
+                                      staff=staff, keys=context.keys)
             enrollment.approve(
                 session, application=application, staff=staff, override_duplicate=duplicate,
                 note=(f"Import run {run.id}, line {row.line}: duplicate allowed by the import."
@@ -168,28 +182,40 @@ def import_row(session: Session, row: SourceRow, *, staff: Staff, context: Issue
 
 def import_batch(session: Session, rows: list[SourceRow], *, run: ImportRun, staff: Staff,
                  context: IssueContext, photo_limits: PhotoLimits) -> None:
-    """Import `rows` and move the run's progress past them, in the caller's transaction."""
+    """Import `rows` and move the run's progress past them, in the caller's transaction.
+
+    Every row's audit events are those of a clerk's requests, appended together at the
+    end of the batch; a refused row's events go with its savepoint.
+    """
     imported: list[str] = []
     rejected = 0
-    for row in rows:
-        try:
-            imported.append(import_row(session, row, staff=staff, context=context, run=run,
-                                       photo_limits=photo_limits))
-        except RowRejected as exc:
-            rejected += 1
-            session.add_all(ImportRejection(run_id=run.id, line=r.line, column_name=r.column,
-                                            code=r.code, message=r.message[:500])
-                            for r in exc.rejections)
-    run.last_line = rows[-1].line
-    run.imported += len(imported)
-    run.rejected += rejected
-    run.updated_at = utcnow()
-    session.add(run)
-    record(session, actor=actor_of(staff), action="import.batch", subject_type="import_run",
-           subject_id=str(run.id),
-           details={"first_line": rows[0].line, "last_line": run.last_line,
-                    "imported": len(imported), "rejected": rejected,
-                    "applications": imported})
+    slots = SlotPool(session, size=context.status_list_size)
+    context = replace(context, slots=slots)
+    with appended_together(session) as events:
+        for row in rows:
+            mark = len(events)
+            slots.prepare()  # outside the row's savepoint (see SlotPool)
+            try:
+                imported.append(import_row(session, row, staff=staff, context=context, run=run,
+                                           photo_limits=photo_limits))
+            except RowRejected as exc:
+                del events[mark:]
+                rejected += 1
+                session.add_all(ImportRejection(run_id=run.id, line=r.line,
+                                                column_name=r.column, code=r.code,
+                                                message=r.message[:500])
+                                for r in exc.rejections)
+        slots.settle()
+        run.last_line = rows[-1].line
+        run.imported += len(imported)
+        run.rejected += rejected
+        run.updated_at = utcnow()
+        session.add(run)
+        record(session, actor=actor_of(staff), action="import.batch",
+               subject_type="import_run", subject_id=str(run.id),
+               details={"first_line": rows[0].line, "last_line": run.last_line,
+                        "imported": len(imported), "rejected": rejected,
+                        "applications": imported})
 
 
 def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:

@@ -2,11 +2,11 @@
 
 Turning an upload into a card portrait (decode, turn upright, crop, resize, encode) is
 the largest cost of an imported row and needs no database, so worker processes run the
-enrollment's own `normalise_portrait` on the next rows' photos. The row's portrait then
-goes through the enrollment service's photo intake exactly as an upload would; a
-portrait that is already normalised passes it unchanged in size and crop, so that second
-pass costs one JPEG encode. A photo the intake refuses is refused with the same code as
-through the API.
+enrollment's photo intake (`card_portrait`) on the next rows' photos. The importer then
+passes the row's portrait through `card_portrait` again, so what it stores is checked in
+its own process; a portrait made already is recognised and kept, so that second pass
+costs a header walk and a 1/8-scale decode. A photo the intake refuses is refused with
+the same code as through the API.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from idsvc.bulk.columns import PHOTO, Rejection
 from idsvc.bulk.source import SourceRow
-from idsvc.enrollment.photo import PhotoLimits, normalise_portrait
+from idsvc.enrollment.photo import PhotoLimits, card_portrait
 from idsvc.errors import DomainError
 
 AHEAD = 64  # rows whose portraits may wait, done, for the database: bounds the memory
@@ -35,7 +35,7 @@ def _portrait(path: str, max_bytes: int) -> _Outcome:
     except OSError:
         return None, ("photo_unreadable", "The photo file cannot be read.")
     try:
-        return normalise_portrait(data, PhotoLimits(max_bytes=max_bytes)), None
+        return card_portrait(data, PhotoLimits(max_bytes=max_bytes)), None
     except DomainError as exc:
         return None, (exc.code, exc.message)
 

@@ -76,6 +76,72 @@ def normalise_portrait(data: bytes, limits: PhotoLimits = PhotoLimits()) -> byte
     return _encode(portrait, "JPEG", quality=_PORTRAIT_QUALITY, optimize=True)
 
 
+def card_portrait(data: bytes, limits: PhotoLimits = PhotoLimits()) -> bytes:
+    """`normalise_portrait(data)`, except that a file which already is such a portrait
+    is kept as it is rather than decoded, resized and encoded again.
+
+    Bulk imports use it: their photos are often portraits this function (or another
+    card system) already made, and re-encoding one costs most of a row's time and some
+    of its quality.
+    """
+    _check_byte_size(data, limits)
+    if _is_card_portrait(data, limits):
+        return data
+    return normalise_portrait(data, limits)
+
+
+# JPEG markers a clean portrait has before its first scan: tables and the frame header.
+# Anything else (EXIF, XMP, ICC profile, Adobe transform, comments) means "normalise it".
+_CLEAN_MARKERS = frozenset({0xDB, 0xC4, 0xDD, 0xC0, 0xC2})
+_JFIF_APP0 = 0xE0
+_JFIF_LENGTH = 16  # a JFIF header without an embedded thumbnail
+_SOF = frozenset({0xC0, 0xC2})
+_SOS, _EOI = 0xDA, b"\xff\xd9"
+
+
+def _is_card_portrait(data: bytes, limits: PhotoLimits) -> bool:
+    """Whether `data` is what `normalise_portrait` makes: a baseline or progressive
+    JFIF JPEG of exactly PORTRAIT_SIZE in 8-bit YCbCr, no segment but tables before its
+    scans, nothing after its end marker, and pixels that decode (checked at 1/8 scale)."""
+    width, height = PORTRAIT_SIZE
+    if width < limits.min_width or height < limits.min_height or not data.endswith(_EOI):
+        return False
+    if data[:2] != b"\xff\xd8":
+        return False
+    position, frame = 2, None
+    while True:
+        if position + 4 > len(data) or data[position] != 0xFF:
+            return False
+        marker = data[position + 1]
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == _SOS:
+            break
+        segment = data[position + 4 : position + 2 + length]
+        if marker == _JFIF_APP0:
+            if position != 2 or length != _JFIF_LENGTH or not segment.startswith(b"JFIF\0"):
+                return False
+        elif marker not in _CLEAN_MARKERS:
+            return False
+        if marker in _SOF:
+            frame = segment
+        position += 2 + length
+    # The end marker cannot occur inside entropy-coded data (0xFF is stuffed there), so a
+    # single one after the first scan means no second image or payload hides behind it.
+    if position == 2 or frame is None or data.find(_EOI, position) != len(data) - 2:
+        return False
+    if frame[:6] != bytes([8]) + height.to_bytes(2, "big") + width.to_bytes(2, "big") + b"\3":
+        return False
+    try:
+        with Image.open(io.BytesIO(data), formats=("JPEG",)) as img:
+            if img.size != PORTRAIT_SIZE or img.mode != "RGB" or img.info.get("icc_profile"):
+                return False
+            img.draft("RGB", (width // 8, height // 8))
+            img.load()
+    except (Image.DecompressionBombError, *_DECODE_ERRORS):
+        return False
+    return True
+
+
 def qr_thumbnail(portrait_jpeg: bytes, max_bytes: int) -> bytes:
     """A tiny WebP face thumbnail for the QR credential, at most max_bytes.
 

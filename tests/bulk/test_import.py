@@ -172,3 +172,30 @@ def test_an_interrupted_import_resumes_after_the_last_committed_batch(
     assert _scalar("SELECT count(*) FROM residents") == 10
     assert [int(r["line"]) for r in _report(tmp_path / "people.rejected.csv")] == [6]
     assert "ok:" in run("audit", "verify").output
+
+
+def test_every_imported_row_is_audited_as_a_clerks_requests_and_gets_its_own_slot(
+        run: Run, tmp_path: Path) -> None:
+    rows = [person(i) for i in range(6)]
+    rows[2]["documents"] = "utility_bill"  # refused at approval, after its first writes
+    source = write_csv(tmp_path / "people.csv", rows)
+    result = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--batch-size", "4",
+                 "--workers", "0")
+    assert "5 imported, 1 rejected of 6 rows" in result.output
+    applications = _column("SELECT id FROM applications ORDER BY created_at")
+    assert len(applications) == 5  # the refused row left nothing behind, events included
+    for application in applications:
+        assert _column("SELECT action FROM audit_events WHERE subject_id = "
+                       f"'{application}' ORDER BY id") == [
+            "application.create", "application.document", "application.document",
+            "application.photo", "application.approve"]
+    assert _scalar("SELECT count(*) FROM audit_events WHERE action = 'card.issue'") == 5
+    assert _scalar("SELECT count(*) FROM audit_events a JOIN cards c ON c.id = a.subject_id "
+                   "WHERE a.action = 'card.issue'") == 5
+    assert _scalar("SELECT count(*) FROM audit_events WHERE action LIKE 'application.%'") == 25
+    # Each card its own status slot; each list counts exactly the entries it gave out.
+    assert _scalar("SELECT count(DISTINCT status_list_id * 1000000 + status_idx) "
+                   "FROM cards") == 5
+    assert _scalar("SELECT count(*) FROM status_entries") == 5
+    assert _scalar("SELECT sum(allocated) FROM status_lists") == 5
+    assert "ok:" in run("audit", "verify").output
