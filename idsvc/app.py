@@ -20,6 +20,11 @@ from idsvc.abuse import AddressLimits
 from idsvc.appointments.api import public_router as appointments_public_router
 from idsvc.appointments.api import router as appointments_router
 from idsvc.appointments.limits import AppointmentLimits
+from idsvc.appointments.pages import public_router as appointment_public_pages
+from idsvc.appointments.pages import router as appointment_pages
+from idsvc.appointments.queue_api import router as queue_router
+from idsvc.appointments.queue_pages import public_router as display_pages
+from idsvc.appointments.queue_pages import router as queue_pages
 from idsvc.audit.api import router as audit_router
 from idsvc.benefits.admin_pages import router as benefit_admin_pages
 from idsvc.benefits.api import partner_router as redemptions_router
@@ -27,8 +32,11 @@ from idsvc.benefits.api import public_router as benefits_public_router
 from idsvc.benefits.api import router as benefits_router
 from idsvc.benefits.pages import public_router as benefits_pages
 from idsvc.bulk.api import router as print_batches_router
+from idsvc.cards.activation_pages import router as card_activation_pages
+from idsvc.cards.api import public_router as cards_public_router
 from idsvc.cards.api import router as cards_router
 from idsvc.cards.pages import router as card_pages
+from idsvc.centres.admin_pages import router as centre_admin_pages
 from idsvc.centres.api import router as centres_router
 from idsvc.changes.replica import replica_reads
 from idsvc.changes.service import published
@@ -166,19 +174,22 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     app.include_router(redemptions_router, prefix=API_PREFIX)  # partner API key, not staff
     app.include_router(benefits_public_router, prefix=API_PREFIX)
     app.include_router(residents_public_router, prefix=API_PREFIX)
+    app.include_router(cards_public_router, prefix=API_PREFIX)  # mailer codes, no login
     app.include_router(residents_self_router, prefix=API_PREFIX)  # resident token, not staff
     app.include_router(appointments_public_router, prefix=API_PREFIX)  # no account
     staff_only = [Depends(current_staff)]
     for router in (staff_router, centres_router, enrollment_router, cards_router,
                    partners_router, keys_admin_router, benefits_router, residents_router,
                    reports_router, audit_router, retention_router, print_batches_router,
-                   appointments_router):
+                   appointments_router, queue_router):
         app.include_router(router, prefix=API_PREFIX, dependencies=staff_only)
     for pages in (web_public_pages, staff_pages, admin_home, partner_admin_pages,
-                  benefit_admin_pages, staff_admin_pages, key_admin_pages, report_pages,
+                  benefit_admin_pages, centre_admin_pages, staff_admin_pages,
+                  key_admin_pages, report_pages,
                   benefits_pages, resident_public_pages,
                   resident_pages, offline_pages, partner_pages,
-                  enrollment_pages, card_pages):
+                  enrollment_pages, card_pages, card_activation_pages, queue_pages, display_pages,
+                  appointment_public_pages, appointment_pages):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     limits = AddressLimits.from_settings(settings)  # per worker, shared by both layers

@@ -32,7 +32,7 @@ from idsvc.audit.service import (
 )
 from idsvc.backup.cli import backup, restore_command
 from idsvc.bulk import cli as bulk_cli
-from idsvc.cards import lifecycle
+from idsvc.cards import lifecycle, mailing_cli
 from idsvc.cards import service as cards
 from idsvc.centres import service as centres
 from idsvc.changes import service as changes
@@ -91,6 +91,9 @@ app.command("restore")(restore_command)
 CLI_ACTOR = Actor("system", "cli")
 app.command("import")(bulk_cli.import_csv)
 card_app.command("print-batch")(bulk_cli.print_batch)
+card_app.command("mailers")(mailing_cli.mailers_command)
+card_app.command("posted")(mailing_cli.posted_command)
+card_app.command("suspend-unactivated")(mailing_cli.suspend_unactivated_command)
 
 
 @contextmanager
@@ -373,7 +376,8 @@ def verify_offline_command(
 def purge(every: Annotated[float | None, typer.Option(
         help="Seconds between runs; runs once when unset.")] = None) -> None:
     """Forget verification events past retention, old change-feed entries, dead sessions;
-    apply the retention rules (`idsvc retention apply` with the settings)."""
+    apply the retention rules (`idsvc retention apply` with the settings); suspend mailed
+    cards never activated (`idsvc card suspend-unactivated`)."""
     settings = checked_settings()
     while True:
         with _session(settings) as session:
@@ -390,6 +394,7 @@ def purge(every: Annotated[float | None, typer.Option(
         typer.echo(f"shredded {shred.residents} residents with expired cards, "
                    f"{shred.applications} applicants never approved")
         typer.echo(f"purged {purge_appointments(settings)} past appointments")
+        typer.echo(mailing_cli.describe(mailing_cli.run_upkeep(settings)))
         if every is None:
             return
         time.sleep(every)

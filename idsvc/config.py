@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     purge_applications_after_days: int = Field(
         default=90, ge=0, le=36_500, description="Purge rejected or abandoned applications "
                                                  "after this many days (0: never).")
+    mailed_activation_days: int = Field(
+        default=30, ge=1, le=365, description="A mailed card not activated this many days "
+                                              "after posting is suspended (`idsvc purge`).")
     change_poll_seconds: float = Field(
         default=0.25, ge=0, description="How stale another worker's revocation may be "
                                         "(0: check on every verification).")

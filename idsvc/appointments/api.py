@@ -4,7 +4,7 @@ Routes that change seats or the queue commit inside the handler, not in the tear
 `SessionDep`: their transactions hold the queue's lock (and on SQLite the write lock)
 until they commit, and a teardown needs a free worker thread. In a burst every worker
 thread can be waiting for that lock, and the teardown would never get one. Public routes
-open their own transaction (`_writing`); staff routes commit the session their login
+open their own transaction (`handlers.writing`); staff routes commit the session their login
 check already opened (`_committed`), since on SQLite a second one would wait for it.
 """
 
@@ -20,7 +20,8 @@ from sqlmodel import Session
 
 from idsvc.appointments import closures, desk, releases, service
 from idsvc.appointments import schedule as schedules
-from idsvc.appointments.context import PUBLIC, Context
+from idsvc.appointments.context import Context
+from idsvc.appointments.handlers import context_of, writing
 from idsvc.appointments.limits import charge_address
 from idsvc.appointments.models import Appointment, CentreSchedule
 from idsvc.appointments.schemas import (
@@ -40,11 +41,8 @@ from idsvc.appointments.schemas import (
     SlotPublic,
     WaitlistCreate,
 )
-from idsvc.audit.service import Actor
-from idsvc.clock import utcnow
 from idsvc.db import ReadSessionDep, RowId, SessionDep
 from idsvc.errors import NotFound
-from idsvc.runtime import runtime_of
 from idsvc.staff.deps import require
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission
@@ -57,12 +55,6 @@ Clerk = Annotated[Staff, Depends(require(Permission.ENROLL))]
 Charged = [Depends(charge_address)]
 
 
-@contextmanager
-def _writing(request: Request) -> Iterator[Session]:
-    """One transaction, committed before the handler returns (see the module docstring)."""
-    with request.app.state.sessionmaker.begin() as session:
-        yield session
-
 
 @contextmanager
 def _committed(session: Session) -> Iterator[Session]:
@@ -72,23 +64,18 @@ def _committed(session: Session) -> Iterator[Session]:
     session.commit()
 
 
-def _context(request: Request, actor: Actor = PUBLIC) -> Context:
-    runtime = runtime_of(request)
-    return Context(keys=runtime.master_key, settings=runtime.settings, actor=actor,
-                   now=utcnow())
-
 
 @public_router.get("/centres")
 def list_centres(request: Request, session: ReadSessionDep) -> list[CentreAvailability]:
     """Centres taking appointments, their languages and free seats per day (counts only)."""
-    return service.availability(session, _context(request))
+    return service.availability(session, context_of(request))
 
 
 @public_router.get("/centres/{centre_id}/slots")
 def list_slots(request: Request, session: ReadSessionDep, centre_id: RowId,
                day: Annotated[date, Query()]) -> list[SlotPublic]:
     """The times of one day with a seat free."""
-    return service.free_slots(session, _context(request), centre_id=centre_id, day=day)
+    return service.free_slots(session, context_of(request), centre_id=centre_id, day=day)
 
 
 def _created(session: Session, ctx: Context, code: str,
@@ -99,8 +86,8 @@ def _created(session: Session, ctx: Context, code: str,
 @public_router.post("", status_code=201, dependencies=Charged)
 def book(request: Request, body: BookingCreate) -> AppointmentCreated:
     """Book a released time; when it is full, a waitlist place (`status` "waiting")."""
-    ctx = _context(request)
-    with _writing(request) as session:
+    ctx = context_of(request)
+    with writing(request) as session:
         return _created(session, ctx, *service.book(session, ctx, body=body))
 
 
@@ -108,30 +95,30 @@ def book(request: Request, body: BookingCreate) -> AppointmentCreated:
 def join_waitlist(request: Request, body: WaitlistCreate) -> AppointmentCreated:
     """Wait for the first seat that frees up or is released at a centre (or any) in a
     range of days; it is booked for you and you get an email."""
-    ctx = _context(request)
-    with _writing(request) as session:
+    ctx = context_of(request)
+    with writing(request) as session:
         return _created(session, ctx, *service.join_waitlist(session, ctx, body=body))
 
 
 @public_router.post("/lookup", dependencies=Charged)
 def look_up(request: Request, body: CodeBody) -> AppointmentPublic:
     """The appointment of a confirmation code (sent in the body, never in a URL)."""
-    with _writing(request) as session:
-        return service.view(session, _context(request), service.find(session, body.code))
+    with writing(request) as session:
+        return service.view(session, context_of(request), service.find(session, body.code))
 
 
 @public_router.post("/move", dependencies=Charged)
 def move(request: Request, body: MoveBody) -> AppointmentPublic:
-    ctx = _context(request)
-    with _writing(request) as session:
+    ctx = context_of(request)
+    with writing(request) as session:
         return service.view(session, ctx, service.move(session, ctx, code=body.code,
                                                        slot_id=body.slot_id))
 
 
 @public_router.post("/cancel", dependencies=Charged)
 def cancel(request: Request, body: CodeBody) -> AppointmentPublic:
-    ctx = _context(request)
-    with _writing(request) as session:
+    ctx = context_of(request)
+    with writing(request) as session:
         return service.view(session, ctx, service.cancel(session, ctx, code=body.code))
 
 
@@ -169,7 +156,7 @@ def add_closure(request: Request, session: SessionDep, centre_id: RowId, body: C
                 admin: CentreAdmin) -> ClosureCreated:
     """Close days: their bookings go to the front of the waitlist, with an email."""
     with _committed(session):
-        closure, moved = closures.close(session, _context(request, actor_of(admin)),
+        closure, moved = closures.close(session, context_of(request, actor_of(admin)),
                                         centre_id=centre_id, body=body)
     return ClosureCreated(id=closure.id or 0, starts_on=closure.starts_on,
                           ends_on=closure.ends_on, reason=closure.reason,
@@ -180,7 +167,7 @@ def add_closure(request: Request, session: SessionDep, centre_id: RowId, body: C
 def remove_closure(request: Request, session: SessionDep, centre_id: RowId, closure_id: RowId,
                    admin: CentreAdmin) -> Response:
     """Reopen: the next release makes the days' slots again."""
-    closures.reopen(session, _context(request, actor_of(admin)), centre_id=centre_id,
+    closures.reopen(session, context_of(request, actor_of(admin)), centre_id=centre_id,
                     closure_id=closure_id)
     return Response(status_code=204)
 
@@ -189,12 +176,12 @@ def remove_closure(request: Request, session: SessionDep, centre_id: RowId, clos
 def release(request: Request, session: SessionDep, admin: CentreAdmin) -> ReleaseReport:
     """What `idsvc appointments release` does, now."""
     with _committed(session):
-        return releases.release(session, _context(request, actor_of(admin)))
+        return releases.release(session, context_of(request, actor_of(admin)))
 
 
 @router.get("/centres/{centre_id}/appointments")
 def day_list(request: Request, session: SessionDep, centre_id: RowId,
              day: Annotated[date, Query()], clerk: Clerk) -> list[desk.DeskAppointment]:
     """The day's bookings at a centre, for its clerks (audited)."""
-    return desk.day_list(session, _context(request, actor_of(clerk)), centre_id=centre_id,
+    return desk.day_list(session, context_of(request, actor_of(clerk)), centre_id=centre_id,
                          day=day)

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from idsvc.appointments.context import Context
 from idsvc.appointments.models import Appointment, Slot
 from idsvc.appointments.notify import Kind, send
+from idsvc.appointments.ticket_model import QueueTicket
 from idsvc.audit.service import Actor, record
 from idsvc.clock import local_date
 from idsvc.config import Settings
@@ -33,8 +34,9 @@ def remind(session: Session, ctx: Context) -> int:
 
 def purge(session: Session, *, settings: Settings, now: datetime, actor: Actor) -> int:
     """Delete appointments `appointment_purge_after_days` after their day (or after a
-    waitlist window that ended unserved, or a cancellation), and the past slots. Needs no
-    key: it reads nothing sealed."""
+    waitlist window that ended unserved, or a cancellation), and the past slots and queue
+    tickets (no names, but who was served when, in which language). Needs no key: it
+    reads nothing sealed."""
     days = settings.appointment_purge_after_days
     today = local_date(now, settings.timezone)
     cutoff = today - timedelta(days=days)
@@ -48,10 +50,12 @@ def purge(session: Session, *, settings: Settings, now: datetime, actor: Actor) 
         | (col(Appointment.state).in_(("cancelled", "lapsed"))
            & (col(Appointment.updated_at) < now - timedelta(days=days))))
         .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    tickets = session.execute(delete(QueueTicket).where(col(QueueTicket.day) < cutoff)
+                              .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
     slots = session.execute(delete(Slot).where(col(Slot.day) < cutoff)
                             .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
-    if gone or slots:
+    if gone or slots or tickets:
         record(session, actor=actor, action="appointment.purge",
                subject_type="appointments", subject_id="past",
-               details={"appointments": gone, "slots": slots})
+               details={"appointments": gone, "slots": slots, "tickets": tickets})
     return gone

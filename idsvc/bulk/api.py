@@ -9,7 +9,9 @@ from sqlmodel import Session
 
 from idsvc.bulk import printing
 from idsvc.bulk.models import PrintBatch
-from idsvc.bulk.schemas import PrintBatchCreate, PrintBatchPublic
+from idsvc.bulk.schemas import PrintBatchCreate, PrintBatchPosted, PrintBatchPublic
+from idsvc.cards import mailers
+from idsvc.cards.mailer import Sender
 from idsvc.cards.service import PrintLayout
 from idsvc.centres.service import find_centre, get_centre
 from idsvc.db import RowId, SessionDep
@@ -40,6 +42,13 @@ def _batch_for(session: Session, staff: Staff, batch_id: int) -> PrintBatch:
     return batch
 
 
+def _download(pdf: bytes, filename: str) -> Response:
+    """A PDF to save, never cached: it holds names, and mailers hold activation codes."""
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Cache-Control": "no-store",
+                             "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 @router.post("/print-batches", status_code=201)
 def create_batch(session: SessionDep, body: PrintBatchCreate, staff: Printer) -> PrintBatchPublic:
     code = body.centre
@@ -67,6 +76,24 @@ def batch_sheet(session: SessionDep, runtime: RuntimeDep, batch_id: RowId,
                                  keys=runtime.master_key,
                                  layout=PrintLayout.from_settings(runtime.settings),
                                  actor=actor_of(staff))
-    return Response(sheet.pdf, media_type="application/pdf",
-                    headers={"Cache-Control": "no-store", "Content-Disposition":
-                             f'attachment; filename="print-batch-{batch_id}.pdf"'})
+    return _download(sheet.pdf, f"print-batch-{batch_id}.pdf")
+
+
+@router.post("/print-batches/{batch_id}/mailers", response_class=Response)
+def batch_mailers(session: SessionDep, runtime: RuntimeDep, batch_id: RowId,
+                  staff: Printer) -> Response:
+    """The letters for the batch's mailed cards, with new one-time activation codes (any
+    earlier printout of them stops working)."""
+    produced = mailers.produce_mailers(session, batch=_batch_for(session, staff, batch_id),
+                                       keys=runtime.master_key,
+                                       sender=Sender.from_settings(runtime.settings),
+                                       actor=actor_of(staff))
+    return _download(produced.pdf, f"mailers-{batch_id}.pdf")
+
+
+@router.post("/print-batches/{batch_id}/posted")
+def batch_posted(session: SessionDep, batch_id: RowId, staff: Printer) -> PrintBatchPosted:
+    """The batch's mailers went out today: the activation clock of its cards starts."""
+    posted = mailers.batch_posted(session, batch=_batch_for(session, staff, batch_id),
+                                  actor=actor_of(staff))
+    return PrintBatchPosted(id=batch_id, posted=posted)

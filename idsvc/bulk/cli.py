@@ -23,6 +23,8 @@ from idsvc.bulk.importer import (
 from idsvc.bulk.models import ImportRun
 from idsvc.bulk.printing import DEFAULT_CARDS, MAX_CARDS, Selection, create_batch, print_sheet
 from idsvc.bulk.source import ImportSource
+from idsvc.cards.mailing import waiting_for_mailer
+from idsvc.cards.mailing_cli import write_mailers
 from idsvc.cards.service import PrintLayout
 from idsvc.centres.service import find_centre
 from idsvc.commands import checked_settings
@@ -122,6 +124,10 @@ def print_batch(
     = Selection.NOT_YET_PRINTED,
     limit: Annotated[int, typer.Option(min=1, max=MAX_CARDS, help="Cards in the batch.")]
     = DEFAULT_CARDS,
+    mailers: Annotated[Path | None, typer.Option(
+        help="Also write the mailer letters of the batch's mailed cards here (owner-only); "
+             "`idsvc card mailers` reprints them, `idsvc card posted` marks them sent.")]
+    = None,
 ) -> None:
     """Make a print batch and write its sheet: one PDF for a card printer, grouped by centre."""
     settings = checked_settings()
@@ -137,12 +143,17 @@ def print_batch(
             sheet = print_sheet(session, batch=batch, keys=keys,
                                 layout=PrintLayout.from_settings(settings), actor=CLI_ACTOR)
             _write_private(out, sheet.pdf)  # before the commit: no batch without its file
+            letters = (write_mailers(session, settings=settings, batch_id=batch.id, out=mailers)
+                       if mailers is not None and batch.id is not None
+                       and waiting_for_mailer(sheet.printed) else 0)
             session.commit()
     except DomainError as exc:
         raise _fail(exc) from exc
     finally:
         engine.dispose()
     typer.echo(f"print batch {batch.id}: {len(sheet.printed)} cards in {out}")
+    if mailers is not None:
+        typer.echo(f"{letters} mailers in {mailers}")
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -31,6 +31,8 @@ from idsvc.residents import service as residents
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Role
 
+# Cards in use, and cards to be mailed (idsvc.cards.mailers makes their letters).
+PRINTABLE = (CardState.ACTIVE, CardState.MAILED)
 MAX_CARDS = 200  # a card printer's input hopper holds 100 to 200 blank cards
 DEFAULT_CARDS = 100
 _NO_CENTRE = ("-", "No service centre")
@@ -53,7 +55,7 @@ def create_batch(session: Session, *, centre: ServiceCentre | None, selection: S
     """A batch of up to `limit` active cards (oldest first), optionally of one centre."""
     if not 1 <= limit <= MAX_CARDS:
         raise Invalid(f"A batch holds 1 to {MAX_CARDS} cards.", code="invalid_limit")
-    statement = select(Card.id).where(Card.state == CardState.ACTIVE)
+    statement = select(Card.id).where(col(Card.state).in_(PRINTABLE))
     if centre is not None:
         statement = statement.where(Card.centre_id == centre.id)
     if selection == Selection.NOT_YET_PRINTED:
@@ -106,8 +108,7 @@ def batch_cards(session: Session, batch_id: int) -> list[Card]:
 
 def _loaded(session: Session, card: Card, keys: MasterKey) -> CardRecord:
     resident = residents.get_resident(session, card.resident_id)
-    qr_text = cards.stored_credential(session, number_text=card.number, keys=keys)
-    assert qr_text is not None
+    qr_text = cards.credential_of(session, card=card, keys=keys)
     return CardRecord(card=card, person=residents.read_personal_data(resident, keys),
                       portrait_jpeg=residents.read_photo(resident, keys), qr_text=qr_text)
 
@@ -134,7 +135,7 @@ def print_sheet(session: Session, *, batch: PrintBatch, keys: MasterKey, layout:
     printed: list[Card] = []
     for card in batch_cards(session, batch.id):  # in print order: grouped by centre
         group = groups.setdefault(card.centre_id, [])
-        if card.state != CardState.ACTIVE:
+        if card.state not in PRINTABLE:
             left_out[card.centre_id] = left_out.get(card.centre_id, 0) + 1
             continue
         face = cards.card_face(_loaded(session, card, keys), layout=layout)

@@ -29,3 +29,8 @@ class PrintBatchPublic(BaseModel):
     card_count: int
     printed_at: datetime | None
     card_numbers: list[str]
+
+
+class PrintBatchPosted(BaseModel):
+    id: int
+    posted: int = Field(description="Mailed cards whose activation clock started now.")

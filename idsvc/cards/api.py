@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
 
-from idsvc.cards import lifecycle, service
+from idsvc.cards import activation, lifecycle, service
 from idsvc.cards.models import Card
 from idsvc.cards.schemas import (
+    ActivateCardRequest,
     CardQR,
     CardStaffView,
     CardStateView,
@@ -28,6 +30,7 @@ from idsvc.staff.roles import Permission
 from idsvc.staff.service import actor_of
 
 router = APIRouter(tags=["cards"])
+public_router = APIRouter(tags=["cards"])
 CardReader = Annotated[Staff, Depends(require(Permission.READ_CARDS))]
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -181,3 +184,16 @@ def reissue(session: SessionDep, runtime: RuntimeDep, card_number: str, body: Re
         raise Invalid("Name at least one field to change.", code="no_changes")
     return _state(lifecycle.reissue(session, card=card, changes=changes,
                                     context=_context(session, runtime, staff)))
+
+
+@public_router.post("/cards/activate", response_model=CardStateView,
+                    responses={401: {}, 429: {}})
+def activate(session: SessionDep, body: ActivateCardRequest) -> Response:
+    """A mailed card's holder activates it with the code on the mailer (no login): it
+    verifies as valid at once, and an older version it renews stops."""
+    outcome = activation.activate_with_code(session, number_text=body.card_number,
+                                            code=body.code)
+    if isinstance(outcome, Card):
+        return JSONResponse(_state(outcome).model_dump(mode="json"))
+    return JSONResponse(outcome.body(), status_code=outcome.status_code,
+                        headers=outcome.headers())

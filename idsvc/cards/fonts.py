@@ -181,7 +181,7 @@ def find_font_file(filename: str, dirs: tuple[Path, ...], package: str) -> Path:
 
 
 @lru_cache(maxsize=8)
-def _face_index(path: Path, face_name: str) -> int:
+def face_index(path: Path, face_name: str) -> int:
     """Index of ``face_name`` inside a font collection; the order differs between builds."""
     index = 0
     while True:
@@ -199,7 +199,7 @@ def _font_file(script: Script, bold: bool) -> tuple[Path, int]:
     """Path and face index of the script's regular or bold font."""
     spec = FONT_SPECS[script]
     path = find_font_file(spec.bold if bold else spec.regular, font_dirs(), spec.package)
-    return path, _face_index(path, spec.face_name) if spec.face_name else 0
+    return path, face_index(path, spec.face_name) if spec.face_name else 0
 
 
 def get_font(script: Script, size: int, bold: bool = False) -> ImageFont.FreeTypeFont:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from sqlalchemy import exists
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from idsvc.audit.service import Actor, record
@@ -19,7 +21,7 @@ from idsvc.cards.models import Card
 from idsvc.cards.service import CardState, Fee, IssueContext, issue_card
 from idsvc.clock import utcnow
 from idsvc.enrollment.policy import RenewalRules
-from idsvc.errors import Conflict, Invalid
+from idsvc.errors import Conflict, DomainError, Invalid
 from idsvc.residents import service as residents
 from idsvc.status.service import Slot, Status, set_status
 
@@ -41,7 +43,7 @@ class ReplaceReason(StrEnum):
 
 
 _STATUS_OF = {CardState.ACTIVE: Status.VALID, CardState.SUSPENDED: Status.SUSPENDED,
-              CardState.REVOKED: Status.INVALID}
+              CardState.REVOKED: Status.INVALID, CardState.MAILED: Status.SUSPENDED}
 
 
 def _change_state(session: Session, card: Card, state: CardState, reason: str | None,
@@ -70,21 +72,59 @@ def suspend(session: Session, *, card: Card, reason: str, actor: Actor) -> Card:
 
 
 def reinstate(session: Session, *, card: Card, actor: Actor) -> Card:
+    """Lift a suspension. A mailed card suspended as never activated counts as handed over:
+    the clerk checked the holder's identity."""
     if card.state != CardState.SUSPENDED:
         raise Conflict(f"Only a suspended card can be reinstated; this one is {card.state}.",
                        code=f"card_{card.state}")
+    if card.delivery == "mail" and card.activated_at is None:
+        card.activated_at, card.activation_hash = utcnow(), None
     return _change_state(session, card, CardState.ACTIVE, None, actor, "card.reinstate")
 
 
+def hold_for_mail(session: Session, *, card: Card, actor: Actor) -> Card:
+    """A card sent by post: it verifies as suspended until its holder activates it, so a
+    card stolen from the post is worth nothing."""
+    card.delivery = "mail"
+    return _change_state(session, card, CardState.MAILED, None, actor, "card.mail")
+
+
+def suspend_unactivated(session: Session, *, card: Card, actor: Actor) -> Card:
+    """A mailed card never activated: suspended until a clerk checks who holds it."""
+    if card.state != CardState.MAILED:
+        raise Conflict(f"Only a mailed card can lapse unactivated; this one is {card.state}.",
+                       code=f"card_{card.state}")
+    return _change_state(session, card, CardState.SUSPENDED, "not_activated", actor,
+                         "card.suspend")
+
+
+def activate(session: Session, *, card: Card, actor: Actor) -> Card:
+    """A mailed card reached its holder: it verifies from now on, and the older version it
+    renews (still in use until now) is revoked as superseded, first, so that at most one
+    version is ever in use."""
+    if card.state != CardState.MAILED:
+        raise Conflict(f"Only a mailed card can be activated; this one is {card.state}.",
+                       code=f"card_{card.state}")
+    older = list(session.exec(select(Card).where(Card.number == card.number,
+                                                 Card.version < card.version,
+                                                 Card.state != CardState.REVOKED)))
+    for previous in older:
+        _change_state(session, previous, CardState.REVOKED, RevokeReason.SUPERSEDED, actor,
+                      "card.revoke")
+    card.activated_at, card.activation_hash = utcnow(), None
+    card.activation_failures, card.activation_locked_until = 0, None
+    return _change_state(session, card, CardState.ACTIVE, None, actor, "card.activate")
+
+
 def _new_version(session: Session, *, card: Card, context: IssueContext, reason: str,
-                 fee: Fee | None) -> Card:
+                 fee: Fee | None, state: CardState = CardState.ACTIVE) -> Card:
     """Supersede `card` with a freshly signed version of the same number."""
     if card.state != CardState.REVOKED:
         _change_state(session, card, CardState.REVOKED, RevokeReason.SUPERSEDED, context.actor,
                       "card.revoke")
     resident = residents.get_resident(session, card.resident_id)
-    return issue_card(session, resident=resident, application_id=None,
-                      context=context, number=card.number, reason=reason, fee=fee)
+    return issue_card(session, resident=resident, application_id=None, context=context,
+                      number=card.number, reason=reason, fee=fee, state=state)
 
 
 # Suspensions that a replacement resolves: the resident reported the card gone.
@@ -132,19 +172,27 @@ def renewal_of(card: Card, rules: RenewalRules, today: date) -> Renewal | None:
     return Renewal(opens, closes, opens <= today <= closes)
 
 
+def renewal_refusal(card: Card, rules: RenewalRules, today: date) -> DomainError | None:
+    """Why `card` cannot be renewed today (None: it can), at a desk or online."""
+    if card.state != CardState.ACTIVE:
+        return Conflict(f"Only an active card can be renewed; this one is {card.state}.",
+                        code=f"card_{card.state}")
+    window = renewal_of(card, rules, today)
+    if window is None:
+        return Conflict("This card never expires.", code="card_never_expires")
+    if not window.open:
+        return Invalid(f"Renewal is possible from {window.opens} to {window.closes}.",
+                       code="outside_renewal_window", opens=window.opens.isoformat(),
+                       closes=window.closes.isoformat())
+    return None
+
+
 def renew(session: Session, *, card: Card, context: IssueContext, today: date,
           fee: Fee | None) -> Card:
     """A new version with a new validity period, only inside the renewal window."""
-    if card.state != CardState.ACTIVE:
-        raise Conflict(f"Only an active card can be renewed; this one is {card.state}.",
-                       code=f"card_{card.state}")
-    window = renewal_of(card, context.policy.renewal, today)
-    if window is None:
-        raise Conflict("This card never expires.", code="card_never_expires")
-    if not window.open:
-        raise Invalid(f"Renewal is possible from {window.opens} to {window.closes}.",
-                      code="outside_renewal_window", opens=window.opens.isoformat(),
-                      closes=window.closes.isoformat())
+    refusal = renewal_refusal(card, context.policy.renewal, today)
+    if refusal is not None:
+        raise refusal
     return _new_version(session, card=card, context=context, reason="renewal", fee=fee)
 
 
@@ -164,9 +212,15 @@ def reissue(session: Session, *, card: Card, changes: dict[str, object],
 
 
 def cards_signed_by(session: Session, kid: str, *, limit: int | None = None) -> list[Card]:
-    """Cards still in use (newest version, not revoked) whose credential `kid` signed."""
-    statement = (select(Card).where(Card.kid == kid, Card.state != CardState.REVOKED)
-                 .order_by(Card.number).limit(limit))  # type: ignore[arg-type]
+    """Cards still in use (newest version, not revoked) whose credential `kid` signed.
+
+    An older version still in use beside a newer one in the post (an online renewal) is
+    left out: the new version replaces it when activated."""
+    newer = aliased(Card)
+    statement = (select(Card).where(
+        Card.kid == kid, Card.state != CardState.REVOKED,
+        ~exists().where(newer.number == Card.number, newer.version > Card.version))
+        .order_by(Card.number).limit(limit))  # type: ignore[arg-type]
     return list(session.exec(statement))
 
 
@@ -176,11 +230,17 @@ def reissue_signed_by(session: Session, *, kid: str, context: IssueContext,
 
     Call it in chunks (`limit`), one transaction each: every change holds the feed's
     lock until commit, and revocations must not wait hours behind a mass reissue.
-    A suspended card stays suspended in its new version.
+    A suspended card stays suspended in its new version; a card in the post is replaced
+    by one that waits for a new mailer (its old code goes with the revoked version).
     """
     reissued = []
     for card in cards_signed_by(session, kid, limit=limit):
         state, reason = card.state, card.state_reason
+        if state == CardState.MAILED:
+            new = _new_version(session, card=card, context=context, reason="rekey", fee=None,
+                               state=CardState.MAILED)
+            reissued.append(hold_for_mail(session, card=new, actor=context.actor))
+            continue
         new = _new_version(session, card=card, context=context, reason="rekey", fee=None)
         if state == CardState.SUSPENDED:
             _change_state(session, new, CardState.SUSPENDED, reason, context.actor,

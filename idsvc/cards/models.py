@@ -9,16 +9,20 @@ from sqlmodel import Field, SQLModel
 
 from idsvc.db import UTCDateTime
 
+IN_USE = "state NOT IN ('revoked', 'mailed')"
+
 
 class Card(SQLModel, table=True):
     __tablename__ = "cards"
     __table_args__ = (
         UniqueConstraint("number", "version", name="uq_cards_number_version"),
         UniqueConstraint("status_list_id", "status_idx", name="uq_cards_status_slot"),
-        # At most one version of a number is not revoked: the one in the holder's hands.
+        # At most one version of a number is in use: the one in the holder's hands. A
+        # mailed version (not yet activated) is left out, so a renewal in the post and the
+        # old card it replaces can both exist until the resident activates the new one.
         Index("uq_cards_number_in_use", "number", unique=True,
-              postgresql_where=text("state <> 'revoked'"),
-              sqlite_where=text("state <> 'revoked'")),
+              postgresql_where=text(IN_USE),
+              sqlite_where=text(IN_USE)),
     )
 
     id: str = Field(primary_key=True, max_length=32)
@@ -43,3 +47,11 @@ class Card(SQLModel, table=True):
     fee_cents: int | None = None
     fee_waived: bool = False
     centre_id: int | None = Field(default=None, foreign_key="service_centres.id", index=True)
+    # How the card reaches its holder: "desk" (handed over) or "mail" (idsvc.cards.mailing).
+    delivery: str = Field(default="desk", max_length=8)
+    mailed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # SHA-256 of the one-time code printed on the mailer; cleared once used.
+    activation_hash: str | None = Field(default=None, max_length=64)
+    activation_failures: int = 0
+    activation_locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -77,6 +77,11 @@ class ReissueRequest(_Strict):
     changes: PersonalDataChanges
 
 
+class ActivateCardRequest(_Strict):
+    card_number: str = Field(min_length=1, max_length=32)
+    code: str = Field(min_length=1, max_length=32, description="From the card's mailer.")
+
+
 class CardStateView(BaseModel):
     card_number: str
     version: int

@@ -34,7 +34,7 @@ from idsvc.languages import display_name
 from idsvc.residents import service as residents
 from idsvc.residents.models import Resident
 from idsvc.residents.schemas import AddressKind, PersonalData
-from idsvc.status.service import allocate_slot, status_uri
+from idsvc.status.service import SlotPool, allocate_slot, status_uri
 
 CREDENTIAL_FIELD = "credential"
 # Below this many bytes a face thumbnail is no longer recognisable: leave it out.
@@ -45,6 +45,7 @@ class CardState(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     REVOKED = "revoked"
+    MAILED = "mailed"  # in the post: verifies as suspended until its holder activates it
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class IssueContext:
     actor: Actor
     issued_by: str | None
     centre_id: int | None
+    # Slots for the cards of one transaction (a bulk import's batch); else one at a time.
+    slots: SlotPool | None = None
 
 
 def issue_context(session: Session, *, settings: Settings, keys: MasterKey, policy: Policy,
@@ -166,8 +169,12 @@ def issue_card(
     number: str | None = None,
     reason: str = "new",
     fee: Fee | None = None,
+    state: CardState = CardState.ACTIVE,
 ) -> Card:
-    """Sign and store a new card (or a new version of `number`) for the resident."""
+    """Sign and store a new card (or a new version of `number`) for the resident.
+
+    `state` MAILED stores it as not in use yet; `lifecycle.hold_for_mail` then marks its
+    status (a renewal in the post must not clash with the version it replaces)."""
     person = residents.read_personal_data(resident, context.keys)
     portrait = residents.read_photo(resident, context.keys)
     if portrait is None:
@@ -183,7 +190,8 @@ def issue_card(
         rules=context.policy.validity,
         minor_until=context.policy.age.caretaker_until,
     )
-    slot = allocate_slot(session, size=context.status_list_size)
+    slot = (allocate_slot(session, size=context.status_list_size) if context.slots is None
+            else context.slots.take())
     validity = credential.Validity(
         issuer=context.issuer,
         issued_at=now,
@@ -205,7 +213,7 @@ def issue_card(
         version=version,
         resident_id=resident.id,
         application_id=application_id,
-        state=CardState.ACTIVE,
+        state=state,
         issued_at=now,
         expires_on=expires_on,
         status_list_id=slot.list_id,
@@ -265,6 +273,27 @@ def find_card(session: Session, number_text: str, *, for_update: bool = False) -
         raise Conflict("The card changed while this request waited; try again.",
                        code="card_changed")
     return card
+
+
+def awaiting_activation(card: Card) -> bool:
+    """A mailed version its holder has not activated yet (idsvc.cards.mailing)."""
+    return card.delivery == "mail" and card.activated_at is None
+
+
+def card_in_hand(session: Session, number_text: str, *, for_update: bool = False) -> Card:
+    """The version a typed number stands for: the newest, unless that one is a renewal still
+    in the post, when the holder carries the older version (valid, or revoked once replaced)
+    if it ever reached them."""
+    newest = find_card(session, number_text, for_update=for_update)
+    if not awaiting_activation(newest) or newest.version == 1:
+        return newest
+    statement = (select(Card).where(Card.number == newest.number,
+                                    Card.version < newest.version)
+                 .order_by(Card.version.desc()).limit(1))  # type: ignore[attr-defined]
+    if for_update:
+        statement = statement.with_for_update()
+    older = session.exec(statement).first()
+    return newest if older is None or awaiting_activation(older) else older
 
 
 @dataclass(frozen=True)
@@ -385,11 +414,17 @@ def stored_credential(session: Session, *, number_text: str, keys: MasterKey) ->
     For verification by number, which then checks it exactly as a scanned QR.
     """
     try:
-        card = find_card(session, number_text)
+        card = card_in_hand(session, number_text)
     except NotFound:
         return None
     if not card.credential:
         return CREDENTIAL_DESTROYED
+    return credential_of(session, card=card, keys=keys)
+
+
+def credential_of(session: Session, *, card: Card, keys: MasterKey) -> str:
+    """The QR text of this very version (a print batch may hold a renewal still in the post,
+    whose number otherwise stands for the older card in hand)."""
     resident = residents.get_resident(session, card.resident_id)
     return residents.open_for(resident, keys, field=_credential_field(card),
                               sealed=card.credential).decode("ascii")

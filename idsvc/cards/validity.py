@@ -7,7 +7,7 @@ from datetime import date
 from idsvc.enrollment.policy import ValidityRules
 
 
-def _add_years(day: date, years: int) -> date:
+def add_years(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February in a non-leap target year
@@ -21,4 +21,4 @@ def expiry_date(
     if rules.never_expires_from_age and age >= rules.never_expires_from_age:
         return None
     years = rules.minor_years if age <= minor_until else rules.years
-    return _add_years(issued_on, years)
+    return add_years(issued_on, years)

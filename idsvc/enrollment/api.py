@@ -139,8 +139,9 @@ def approve(session: SessionDep, runtime: RuntimeDep, application_id: str,
                             centre_id=application.centre_id)
     card = service.approve(session, application=application, staff=staff,
                            override_duplicate=body.override_duplicate, note=body.note,
-                           context=context)
-    return IssuedCard(card_number=card.number, version=card.version, issued_at=card.issued_at,
+                           context=context, delivery=body.delivery)
+    return IssuedCard(card_number=card.number, version=card.version, state=card.state,
+                      issued_at=card.issued_at,
                       expires_at=card.expires_on, qr_has_photo=card.qr_has_photo,
                       application_id=application_id)
 

@@ -449,7 +449,7 @@ async def approve(request: Request, session: SessionDep, application_id: str,
                   staff: Approver) -> Response:
     application = service.get_application(session, application_id, for_update=True)
     form = await request.form()
-    _refuse_unknown(request, form, ("override_duplicate", "note"))
+    _refuse_unknown(request, form, ("override_duplicate", "note", "delivery"))
     runtime = runtime_of(request)
     note = form_text(form, "note")[:500] or None
     context = issue_context(session, settings=runtime.settings, keys=runtime.master_key,
@@ -458,14 +458,18 @@ async def approve(request: Request, session: SessionDep, application_id: str,
     try:
         card = service.approve(session, application=application, staff=staff,
                                override_duplicate=form.get("override_duplicate") == "yes",
-                               note=note, context=context)
+                               note=note, context=context,
+                               delivery="mail" if form.get("delivery") == "mail" else "desk")
     except DomainError as exc:
         gettext = gettext_for(request)
         texts = {"note_required": gettext("Say why the warning does not apply."),
                  "override_not_allowed": gettext(
                      "Only a supervisor may approve despite a duplicate warning."),
                  "requirements_not_met": gettext(
-                     "The application does not meet every requirement yet.")}
+                     "The application does not meet every requirement yet."),
+                 "address_not_mailable": gettext(
+                     "Cards are mailed to street addresses only: hand this one over at the "
+                     "desk.")}
         return _review_page(request, session, staff, application,
                             error=texts.get(exc.code, exc.message),
                             status_code=exc.status_code)

@@ -54,6 +54,10 @@ class ValidityRules(_Strict):
 class RenewalRules(_Strict):
     days_before_expiry: int = Field(default=60, ge=0, le=365)
     days_after_expiry: int = Field(default=183, ge=0, le=3650)
+    # Online renewal (idsvc.residents.renewal) reuses the photo on file up to this age.
+    photo_max_age_years: int = Field(default=10, ge=1, le=50)
+    # A renewal fee is paid at a service centre: any fee turns online renewal off.
+    fee_cents: int = Field(default=0, ge=0, le=100_000)
 
 
 class Policy(_Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +29,9 @@ class ApproveRequest(_Strict):
     override_duplicate: bool = Field(
         default=False, description="Supervisor only: the warning was checked, not the same person.")
     note: str | None = Field(default=None, max_length=500)
+    delivery: Literal["desk", "mail"] = Field(
+        default="desk", description="mail: the card is posted and verifies as suspended "
+                                    "until its holder activates it (street addresses only).")
 
 
 class RejectRequest(_Strict):
@@ -79,6 +83,7 @@ class ApplicationPublic(BaseModel):
 class IssuedCard(BaseModel):
     card_number: str
     version: int
+    state: str = Field(description="active, or mailed (not valid until activated).")
     issued_at: datetime
     expires_at: date | None
     qr_has_photo: bool

@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from idsvc.audit.service import record
+from idsvc.cards import lifecycle, mailing
 from idsvc.cards import service as cards
 from idsvc.centres.service import get_centre
 from idsvc.clock import end_of_local_day, local_today, start_of_local_day, utcnow
@@ -168,7 +169,14 @@ def set_documents(session: Session, *, application: Application,
 def store_photo(session: Session, *, application: Application, upload: bytes, staff: Staff,
                 keys: MasterKey, limits: PhotoLimits) -> None:
     _require_pending(application)
-    portrait = normalise_portrait(upload, limits)
+    store_portrait(session, application=application, staff=staff, keys=keys,
+                   portrait=normalise_portrait(upload, limits))
+
+
+def store_portrait(session: Session, *, application: Application, portrait: bytes,
+                   staff: Staff, keys: MasterKey) -> None:
+    """Keep a portrait that photo intake (idsvc.enrollment.photo) made, and audit it."""
+    _require_pending(application)
     resident = residents.get_resident(session, application.resident_id)
     residents.set_photo(resident, portrait_jpeg=portrait, keys=keys)
     session.add(resident)
@@ -234,8 +242,11 @@ def application_state(session: Session, *, application: Application, keys: Maste
 
 def approve(session: Session, *, application: Application, staff: Staff,
             override_duplicate: bool, note: str | None,
-            context: cards.IssueContext) -> cards.Card:
-    """Issue the card if every rule holds; otherwise refuse with every missing requirement."""
+            context: cards.IssueContext, delivery: str = "desk") -> cards.Card:
+    """Issue the card if every rule holds; otherwise refuse with every missing requirement.
+
+    `delivery` "mail" issues it in the post (idsvc.cards.mailing): not valid until the
+    holder activates it, and only to a mailable address."""
     _require_pending(application)
     if override_duplicate:
         if not can(staff.role, Permission.OVERRIDE_DUPLICATE):
@@ -252,6 +263,8 @@ def approve(session: Session, *, application: Application, staff: Staff,
                       code="requirements_not_met",
                       missing=[{"code": m.code, "message": m.message} for m in state.missing])
     resident = residents.get_resident(session, application.resident_id)
+    if delivery == "mail":
+        mailing.require_mailable(residents.read_personal_data(resident, context.keys))
     application.status = ApplicationStatus.APPROVED
     application.decided_by, application.decided_at = staff.id, utcnow()
     if note:
@@ -262,8 +275,12 @@ def approve(session: Session, *, application: Application, staff: Staff,
     record(session, actor=actor_of(staff), action="application.approve",
            subject_type="application", subject_id=application.id,
            details={"override_duplicate": application.duplicate_override})
-    return cards.issue_card(session, resident=resident, application_id=application.id,
-                            context=context)
+    if delivery != "mail":
+        return cards.issue_card(session, resident=resident, application_id=application.id,
+                                context=context)
+    card = cards.issue_card(session, resident=resident, application_id=application.id,
+                            context=context, state=cards.CardState.MAILED)
+    return lifecycle.hold_for_mail(session, card=card, actor=context.actor)
 
 
 def reject(session: Session, *, application: Application, staff: Staff, reason: str,

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
 import idsvc.appointments.models
+import idsvc.appointments.ticket_model
 import idsvc.audit.models
 import idsvc.benefits.models
 import idsvc.bulk.models

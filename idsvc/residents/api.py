@@ -12,11 +12,13 @@ from pydantic import BaseModel
 from idsvc.cards import service as cards
 from idsvc.cards.models import Card
 from idsvc.db import SessionDep
-from idsvc.residents import accounts, selfservice
+from idsvc.residents import accounts, renewal, selfservice
 from idsvc.residents.deps import CurrentResident
 from idsvc.residents.schemas import (
     ActivateRequest,
     LoginRequest,
+    RenewalOffer,
+    RenewRequest,
     ReportLost,
     ResidentChanges,
     ResidentToken,
@@ -157,3 +159,28 @@ def update_me(session: SessionDep, runtime: RuntimeDep, body: ResidentChanges,
                                changes=body.model_dump(exclude_unset=True),
                                keys=runtime.master_key)
     return Response(status_code=204)
+
+
+@resident_router.get("/me/renewal")
+def renewal_offer(session: SessionDep, runtime: RuntimeDep,
+                  resident: CurrentResident) -> RenewalOffer:
+    current = renewal.offer(session, resident_id=resident, keys=runtime.master_key,
+                            policy=runtime.policy, today=renewal.today(runtime))
+    window = current.window
+    return RenewalOffer(card_number=current.card.number, version=current.card.version,
+                        offered=current.refusal is None,
+                        refusal=current.refusal.code if current.refusal else None,
+                        opens=window.opens if window else None,
+                        closes=window.closes if window else None,
+                        full_name=current.person.full_name, address=current.person.address)
+
+
+@resident_router.post("/me/renew", status_code=201)
+def renew(session: SessionDep, runtime: RuntimeDep, body: RenewRequest,
+          resident: CurrentResident) -> MyCard:
+    """Renew online: a new version is mailed; the old card stays valid until it is
+    activated (or 30 days after posting)."""
+    card = renewal.renew_online(session, resident_id=resident, unchanged=body.unchanged,
+                                context=renewal.context_for(session, runtime, resident),
+                                today=renewal.today(runtime))
+    return _my_card(card)

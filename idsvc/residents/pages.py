@@ -17,6 +17,8 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
+from idsvc.cards import activation
+from idsvc.cards import service as cards
 from idsvc.cards.lifecycle import renewal_of
 from idsvc.cards.models import Card
 from idsvc.cards.service import CardState
@@ -24,7 +26,7 @@ from idsvc.clock import local_date, local_time, local_today
 from idsvc.db import SessionDep
 from idsvc.errors import DomainError, Invalid
 from idsvc.languages import LANGUAGES as PREFERRED_LANGUAGES
-from idsvc.residents import accounts, selfservice
+from idsvc.residents import accounts, renewal, selfservice
 from idsvc.residents import service as residents
 from idsvc.residents.schemas import ResidentChanges
 from idsvc.runtime import Runtime, runtime_of
@@ -153,7 +155,7 @@ def _card_view(card: Card, runtime: Runtime) -> CardView:
     zone = runtime.settings.timezone
     today = local_today(zone)
     state = {CardState.ACTIVE: "valid", CardState.SUSPENDED: "suspended",
-             CardState.REVOKED: "revoked"}[CardState(card.state)]
+             CardState.REVOKED: "revoked", CardState.MAILED: "mailed"}[CardState(card.state)]
     if state == "valid" and card.expires_on is not None and card.expires_on < today:
         state = "expired"
     window = renewal_of(card, runtime.policy.renewal, today)
@@ -174,7 +176,12 @@ def _local(moment: datetime | None, zone: str) -> datetime | None:
 def my_card(request: Request, session: SessionDep, resident: PageResident) -> Response:
     runtime = runtime_of(request)
     keys, zone = runtime.master_key, runtime.settings.timezone
-    card = selfservice.my_card(session, resident)
+    newest = selfservice.my_card(session, resident)
+    # A renewal in the post: the page shows the card in hand, and the new one to activate.
+    card = cards.card_in_hand(session, newest.number)
+    pending = newest if newest.id != card.id else None
+    offer = renewal.offer(session, resident_id=resident, keys=keys, policy=runtime.policy,
+                          today=renewal.today(runtime))
     benefits = [{"name": s.benefit.name, "partner": s.partner.name,
                  "description": s.benefit.description, "available": s.available,
                  "reason": s.reason, "min_age": s.benefit.min_age,
@@ -193,7 +200,54 @@ def my_card(request: Request, session: SessionDep, resident: PageResident) -> Re
                                                                   keys=keys)]
     return render(request, "resident/card.html", {
         "card": _card_view(card, runtime), "benefits": benefits, "checks": checks,
-        "redemptions": used, "retention_days": runtime.settings.verification_retention_days})
+        "redemptions": used, "retention_days": runtime.settings.verification_retention_days,
+        "pending": pending is not None, "renew_online": offer.refusal is None})
+
+
+# --- activating a mailed card, renewing online ------------------------------------------
+
+@router.post("/resident/card/activate", dependencies=[Depends(check_csrf)])
+def activate_card(request: Request, session: SessionDep, resident: PageResident,
+                  code: Annotated[str, Form(max_length=32)]) -> Response:
+    """The code from the mailer of the resident's own newest card (no number to type)."""
+    number = selfservice.my_card(session, resident).number
+    outcome = activation.activate_with_code(session, number_text=number, code=code)
+    if not isinstance(outcome, Card):
+        return render(request, "cards/activate.html",
+                      {"card_number": number, "error": outcome.code},
+                      status_code=outcome.status_code)
+    return RedirectResponse(HOME, status_code=303)
+
+
+def _renew_page(request: Request, session: Session, resident: str, *,
+                error: str | None = None, status_code: int = 200) -> Response:
+    runtime = runtime_of(request)
+    current = renewal.offer(session, resident_id=resident, keys=runtime.master_key,
+                            policy=runtime.policy, today=renewal.today(runtime))
+    return render(request, "resident/renew.html", {
+        "card": _card_view(current.card, runtime), "person": current.person,
+        "refusal": current.refusal.code if current.refusal else None,
+        "window": current.window, "error": error}, status_code=status_code)
+
+
+@router.get("/resident/renew")
+def renew_form(request: Request, session: SessionDep, resident: PageResident) -> Response:
+    return _renew_page(request, session, resident)
+
+
+@router.post("/resident/renew", dependencies=[Depends(check_csrf)])
+def renew(request: Request, session: SessionDep, resident: PageResident,
+          unchanged: Annotated[bool, Form()] = False) -> Response:
+    """The same rules as `POST /api/v1/me/renew`: a refusal shows on the form again."""
+    runtime = runtime_of(request)
+    try:
+        card = renewal.renew_online(session, resident_id=resident, unchanged=unchanged,
+                                    context=renewal.context_for(session, runtime, resident),
+                                    today=renewal.today(runtime))
+    except DomainError as refusal:
+        return _renew_page(request, session, resident, error=refusal.code,
+                           status_code=refusal.status_code)
+    return render(request, "resident/renew_done.html", {"card_number": card.number})
 
 
 # --- lost or stolen --------------------------------------------------------------------

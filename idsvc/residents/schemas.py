@@ -233,3 +233,21 @@ class ResidentChanges(Strict):
         if codes is not None and any(c not in LANGUAGES for c in codes):
             raise ValueError("unknown language code (GET /api/v1/languages lists them)")
         return codes
+
+
+class RenewRequest(Strict):
+    unchanged: bool = Field(description="The resident confirms that the name and address "
+                                        "shown by GET /api/v1/me/renewal are unchanged.")
+
+
+class RenewalOffer(BaseModel):
+    """Whether online renewal is offered now, and the data the resident must confirm."""
+
+    card_number: str
+    version: int
+    offered: bool
+    refusal: str | None = Field(description="Why not, as an error code, when not offered.")
+    opens: date | None
+    closes: date | None
+    full_name: str
+    address: Address

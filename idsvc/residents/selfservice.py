@@ -82,8 +82,9 @@ def my_verifications(session: Session, *, resident_id: str, keys: MasterKey) -> 
 
 
 def report_lost(session: Session, *, resident_id: str, reason: str) -> Card:
-    """The card stops verifying at once (suspended); a clerk completes the replacement."""
-    card = cards.find_card(session, my_card(session, resident_id).number, for_update=True)
+    """The card stops verifying at once (suspended); a clerk completes the replacement.
+    With a renewal in the post, that is the card in hand: the new one still needs its code."""
+    card = cards.card_in_hand(session, my_card(session, resident_id).number, for_update=True)
     suspended = lifecycle.suspend(session, card=card, reason=f"reported_{reason}",
                                   actor=Actor("resident", resident_id))
     end_sessions(session, resident_id=resident_id)  # whoever holds the card may know the PIN

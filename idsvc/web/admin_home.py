@@ -18,8 +18,8 @@ from idsvc.staff.roles import Permission, can
 from idsvc.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
-ADMIN_AREAS = (Permission.MANAGE_PARTNERS, Permission.MANAGE_STAFF, Permission.MANAGE_KEYS,
-               Permission.READ_REPORTS)
+ADMIN_AREAS = (Permission.MANAGE_PARTNERS, Permission.MANAGE_CENTRES, Permission.MANAGE_STAFF,
+               Permission.MANAGE_KEYS, Permission.READ_REPORTS)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -41,6 +41,9 @@ def admin_home(request: Request, staff: AdminStaff) -> Response:
     areas = [
         (Permission.MANAGE_PARTNERS, "/admin/partners", _("Partners"),
          _("Organisations that check cards: their scope, API keys, desk users and benefits.")),
+        (Permission.MANAGE_CENTRES, "/admin/centres", _("Service centres"),
+         _("Opening hours, languages, seats per slot, closures and the release of "
+           "appointments.")),
         (Permission.MANAGE_STAFF, "/admin/staff", _("Staff accounts"),
          _("Clerks, supervisors, administrators and auditors: create, reset a password, "
            "deactivate.")),

@@ -28,6 +28,7 @@ LOGIN_PATHS = frozenset({
     "/partner/login",                                              # partner desks
     f"{API}/residents/login", "/resident/login",                   # residents
     f"{API}/residents/activate", "/resident/activate",             # one-time codes
+    f"{API}/cards/activate", "/card/activate", "/resident/card/activate",  # mailer codes
 })
 PARTNER_PATHS = frozenset({f"{API}/redemptions"})  # POST /api/v1/verify: in its fast path
 

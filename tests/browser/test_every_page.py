@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from tests.appointments.conftest import schedule_body, tomorrow
 from tests.browser.conftest import Site, check_accessibility, staff_login
 from tests.conftest import PASSWORD
 from tests.factories import enroll, enroll_and_approve
@@ -32,6 +33,7 @@ class Seeded:
     benefit_id: int
     staff_id: str
     kid: str
+    centre_id: int
 
 
 def _token(api: httpx.Client, username: str) -> dict[str, str]:
@@ -41,7 +43,8 @@ def _token(api: httpx.Client, username: str) -> dict[str, str]:
 
 def _seed(url: str) -> Seeded:
     """A card with an activated resident, a pending application, a museum with a key, an
-    offer and a desk user."""
+    offer, a desk user, appointments open tomorrow at the clerk's centre and two walk-in
+    tickets there, one called."""
     with httpx.Client(base_url=url, timeout=30) as api:
         clerk, admin = _token(api, "clerk"), _token(api, "admin")
         card = enroll_and_approve(api, clerk)  # type: ignore[arg-type]
@@ -61,8 +64,22 @@ def _seed(url: str) -> Seeded:
         staff = next(s for s in api.get("/api/v1/staff", headers=admin).json()
                      if s["username"] == "clerk")
         kid = api.get("/api/v1/keys", headers=admin).json()[0]["kid"]
+        centre = staff["centre_id"]
+        assert api.put(f"/api/v1/centres/{centre}/schedule", headers=admin, json=schedule_body(
+            weekday=tomorrow().weekday())).status_code == 200
+        assert api.post("/api/v1/appointments/release", headers=admin).status_code == 200
+        slot = api.get(f"/api/v1/appointments/centres/{centre}/slots",
+                       params={"day": tomorrow().isoformat()}).json()[0]
+        assert api.post("/api/v1/appointments", json={
+            "name": "Sweep Visitor", "phone": "+1 555 010 0000", "language": "spa",
+            "slot_id": slot["id"]}).status_code == 201
+        for _ in range(2):  # one ticket waiting, one called: both tables on the queue pages
+            assert api.post(f"/api/v1/centres/{centre}/queue/tickets", headers=clerk,
+                            json={"language": "spa"}).status_code == 201
+        assert api.post(f"/api/v1/centres/{centre}/queue/call", headers=clerk,
+                        json={"desk": "Desk 1"}).status_code == 200
     return Seeded(card["card_number"], pending["id"], museum["id"], key["id"], benefit["id"],
-                  staff["id"], kid)
+                  staff["id"], kid, centre)
 
 
 def _sweep(page: Page, pages: dict[str, str]) -> None:
@@ -84,7 +101,12 @@ def test_every_page_passes_axe(page, browser, site):
     n, a, p = data.card_number, data.application_id, data.partner_id
     public = {"/": "/", "/benefits": "/benefits", "/staff/login": "/staff/login",
               "/partner/login": "/partner/login", "/resident/login": "/resident/login",
-              "/resident/activate": "/resident/activate"}
+              "/resident/activate": "/resident/activate", "/appointments": "/appointments",
+              "/card/activate": "/card/activate",
+              "/appointments/centres/{centre_id}": f"/appointments/centres/{data.centre_id}",
+              "/appointments/waitlist": "/appointments/waitlist",
+              "/appointments/manage": "/appointments/manage",
+              "/centres/{centre_id}/display": f"/centres/{data.centre_id}/display"}
     admin = {
         "/admin/": "/admin/", "/admin/partners": "/admin/partners",
         "/admin/partners/{partner_id}": f"/admin/partners/{p}",
@@ -97,7 +119,8 @@ def test_every_page_passes_axe(page, browser, site):
         "/admin/keys": "/admin/keys",
         "/admin/keys/{kid}/compromised": f"/admin/keys/{data.kid}/compromised",
         "/admin/keys/{kid}/affected": f"/admin/keys/{data.kid}/affected",
-        "/admin/reports": "/admin/reports",
+        "/admin/reports": "/admin/reports", "/admin/centres": "/admin/centres",
+        "/admin/centres/{centre_id}": f"/admin/centres/{data.centre_id}",
     }
     clerk = {
         "/clerk/": "/clerk/", "/clerk/applications/new": "/clerk/applications/new",
@@ -106,12 +129,14 @@ def test_every_page_passes_axe(page, browser, site):
         "/clerk/applications/{application_id}/photo": f"/clerk/applications/{a}/photo",
         "/clerk/applications/{application_id}/review": f"/clerk/applications/{a}/review",
         "/clerk/cards/find": "/clerk/cards/find", "/clerk/cards/{number}": f"/clerk/cards/{n}",
+        "/clerk/appointments": f"/clerk/appointments?day={tomorrow().isoformat()}",
+        "/clerk/queue": "/clerk/queue",
         **{f"/clerk/cards/{{number}}/{{action}} {action}": f"/clerk/cards/{n}/{action}"
            for action in ("suspend", "revoke", "replace", "renew")},
     }
     desk = {"/partner/": "/partner/", "/partner/redemptions": "/partner/redemptions"}
     resident = {"/resident/": "/resident/", "/resident/report-lost": "/resident/report-lost",
-                "/resident/settings": "/resident/settings"}
+                "/resident/settings": "/resident/settings", "/resident/renew": "/resident/renew"}
 
     opened: list[BrowserContext] = []
     try:

@@ -36,6 +36,13 @@ PUBLIC_PAGES = {
     ("GET", "/partner/sw.js"),
     ("GET", "/resident/login"), ("POST", "/resident/login"),
     ("GET", "/resident/activate"), ("POST", "/resident/activate"),
+    ("GET", "/card/activate"), ("POST", "/card/activate"),  # a mailed card, by its code
+    # Appointments: booked, waited for and managed by code, with no account.
+    ("GET", "/appointments"), ("GET", "/appointments/centres/{centre_id}"),
+    ("POST", "/appointments/centres/{centre_id}"), ("GET", "/appointments/waitlist"),
+    ("POST", "/appointments/waitlist"), ("GET", "/appointments/manage"),
+    ("POST", "/appointments/manage"), ("POST", "/appointments/manage/move"),
+    ("POST", "/appointments/manage/cancel"),
 }
 # Page routes the scanner script calls: they answer JSON, so a missing login is a 401.
 JSON_PAGE_ROUTES = {"/partner/verify", "/partner/redemptions"}
@@ -46,7 +53,8 @@ AUDITOR_PAGES = {"/admin/", "/admin/reports", "/admin/reports/{name}.csv"}
 # Path parameters: any well-formed value will do (the refusals come before the lookup).
 SAMPLES = {"partner_id": "1", "key_id": "1", "user_id": "1", "benefit_id": "1",
            "staff_id": "0" * 32, "kid": "no-such-kid", "application_id": "0" * 32,
-           "number": "123456789012", "action": "revoke", "name": "cards-issued"}
+           "number": "123456789012", "action": "revoke", "name": "cards-issued",
+           "centre_id": "1", "closure_id": "1"}
 
 
 def page_routes(app: FastAPI) -> list[tuple[str, str]]:
