@@ -17,6 +17,7 @@ straight from `receive` and sends the two ASGI messages itself.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import ClientDisconnect, Request
@@ -118,10 +119,21 @@ def handler_for(request: Request, exc: Exception) -> Callable[..., Awaitable[Res
     return None
 
 
+# FastAPI's own OpenTelemetry hooks, off: idsvc counts and logs requests itself
+# (idsvc/observability), by route template and with no personal data, while these would
+# export spans and logs carrying request paths (card numbers) to wherever the process's
+# OpenTelemetry setup points. Off, they also stop costing every request a provider check.
+NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+
+
 class ServiceApp(FastAPI):
-    """FastAPI with an optional fast path wrapped around its whole middleware stack."""
+    """FastAPI with an optional fast path wrapped around its whole middleware stack, and
+    without FastAPI's native telemetry (`NO_NATIVE_TELEMETRY`)."""
 
     fast_path: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(telemetry=NO_NATIVE_TELEMETRY, **options)
 
     def build_middleware_stack(self) -> ASGIApp:
         stack = super().build_middleware_stack()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from fastapi import FastAPI
 from starlette.types import Message
 
 from idsvc.verification.fastpath import MAX_BODY_BYTES, FastPath
@@ -107,3 +108,18 @@ def test_an_oversized_body_is_refused_before_it_is_parsed(client, admin):
     assert response.status_code == 413
     assert response.json()["error"] == "too_large"
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_fastapis_own_telemetry_stays_off_even_with_a_provider_configured(app, monkeypatch):
+    """A process-wide OpenTelemetry setup must not export idsvc's requests (their paths hold
+    card numbers): idsvc's metrics and logs are its own (README, Operations)."""
+    from opentelemetry import _logs, metrics, trace
+
+    class Configured:  # any provider FastAPI would take for a real one
+        pass
+
+    for module, getter in ((trace, "get_tracer_provider"), (metrics, "get_meter_provider"),
+                           (_logs, "get_logger_provider")):
+        monkeypatch.setattr(module, getter, Configured)
+    assert FastAPI(telemetry={})._native_telemetry.enabled()  # what FastAPI would do
+    assert not app._native_telemetry.enabled()
