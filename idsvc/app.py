@@ -149,7 +149,9 @@ def create_app(settings: Settings | None = None, *, master_key: MasterKey | None
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         outbox.start()
+        mirrors.follower.start_polling(read_sessions)  # the feed: always the primary
         yield
+        mirrors.follower.stop_polling()
         outbox.close()
         events.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from idsvc.changes import service
 from idsvc.changes.models import Change
 
 _BATCH = 10_000
+log = logging.getLogger("idsvc.changes")
 
 
 class Mirror(Protocol):
@@ -32,6 +34,11 @@ class Follower:
     never answers from a state older than its own last write. A full reload every
     `full_reload_seconds` is a safety net for entries purged while a worker slept.
 
+    A running app reads it every `poll_seconds` from a thread of its own
+    (`start_polling`), so requests wait for the feed only after this worker's own
+    writes, or when that thread has fallen behind; without the thread (tests, commands)
+    the first request after each interval reads it.
+
     Callers hand it the primary's sessions, never a replica's (idsvc.changes.replica): a
     replica behind this worker's own last write would take the mirrors back in time.
     """
@@ -46,19 +53,61 @@ class Follower:
         self._loaded_at = 0.0
         self._polled_at = 0.0
         self._stale = True
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
 
     def mark_stale(self) -> None:
         self._stale = True
 
     def due(self) -> bool:
-        return (self._stale or self._last_id is None
-                or time.monotonic() - self._polled_at >= self._poll_seconds)
+        """Whether a request must read the feed before it answers."""
+        if self._stale or self._last_id is None:
+            return True
+        waited = time.monotonic() - self._polled_at
+        if self._poller is not None:  # the thread reads it; step in only if it fell behind
+            return waited >= 2 * self._poll_seconds + 1
+        return waited >= self._poll_seconds
 
     def catch_up_if_due(self, sessions: Callable[[], Session]) -> None:
-        """Read the feed if it is time to; opens a session only then."""
+        """Read the feed if it is time to; opens a session only then. Requests that
+        arrive together read it once: the others find it done when they get the lock."""
         if self.due():
-            with sessions() as session:
-                self.catch_up(session)
+            with self._lock:
+                if not self.due():
+                    return
+                with sessions() as session:
+                    self._catch_up(session)
+
+    def start_polling(self, sessions: Callable[[], Session]) -> None:
+        """Load the mirrors now and then read the feed every `poll_seconds` in a daemon
+        thread (nothing with a poll interval of 0: every request reads it then)."""
+        if self._poll_seconds <= 0 or self._poller is not None:
+            return
+        self._stop.clear()
+        self._poller = threading.Thread(target=self._poll, args=(sessions,),
+                                        name="change-feed", daemon=True)
+        self._poller.start()
+
+    def stop_polling(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(timeout=10)
+            self._poller = None
+
+    def _poll(self, sessions: Callable[[], Session]) -> None:
+        failing = False
+        while True:
+            try:
+                with sessions() as session:
+                    self.catch_up(session)
+                failing = False
+            except Exception as exc:  # the database is away: requests will retry too
+                if not failing:  # once per outage, by type only
+                    log.error("cannot read the change feed: %s",
+                              type(getattr(exc, "orig", None) or exc).__name__)
+                failing = True
+            if self._stop.wait(self._poll_seconds):
+                return
 
     def refresh(self, session: Session) -> None:
         """Read the feed in the caller's session if it is time to."""
@@ -67,15 +116,19 @@ class Follower:
 
     def catch_up(self, session: Session) -> None:
         with self._lock:
-            self._stale, now = False, time.monotonic()
-            self._polled_at = now
-            try:
-                self._read(session, now)
-            except BaseException:
-                # The database went away mid-read: try again on the very next request, or
-                # a long poll interval would hide this worker's own last write meanwhile.
-                self._stale = True
-                raise
+            self._catch_up(session)
+
+    def _catch_up(self, session: Session) -> None:
+        """Read the feed (the caller holds the lock)."""
+        self._stale, now = False, time.monotonic()
+        self._polled_at = now
+        try:
+            self._read(session, now)
+        except BaseException:
+            # The database went away mid-read: try again on the very next request, or
+            # a long poll interval would hide this worker's own last write meanwhile.
+            self._stale = True
+            raise
 
     def _read(self, session: Session, now: float) -> None:
         """Reload or apply what is new (the caller holds the lock)."""

@@ -6,6 +6,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -151,8 +152,9 @@ def flagged_entries(session: Session) -> list[tuple[int, int, int]]:
     return [tuple(row) for row in session.exec(statement)]  # type: ignore[misc]
 
 
+@lru_cache(maxsize=1024)  # every verification asks; a city has a few dozen lists
 def parse_status_uri(issuer: str, uri: str) -> int | None:
     """The list id in one of this issuer's status URIs, or None for anyone else's."""
     prefix = status_uri(issuer, 0)[:-1]
     tail = uri.removeprefix(prefix)
-    return int(tail) if tail != uri and tail.isdigit() else None
+    return int(tail) if tail != uri and tail.isascii() and tail.isdigit() else None

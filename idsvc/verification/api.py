@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -20,9 +20,21 @@ from idsvc.verification.schemas import VerifyRequest, VerifyResponse
 router = APIRouter(tags=["verification"])
 public_router = APIRouter(tags=["verification"])
 
-_ENCODE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _BODY_DOC = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": VerifyRequest.model_json_schema()}}}}
+
+
+class JSONBytes(Response):
+    """An answer already encoded as JSON. Its two headers are set directly: Response's
+    general set-up costs more than the encoding, on a path that answers thousands of
+    times a second."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes) -> None:
+        self.status_code, self.body, self.background = 200, body, None
+        self.raw_headers = [(b"content-length", b"%d" % len(body)),
+                            (b"content-type", b"application/json")]
 
 
 async def _verify_request(request: Request) -> VerifyRequest:
@@ -57,8 +69,7 @@ async def verify(request: Request) -> Response:
             benefits.offers_on_card, runtime.replica_sessions, partner_id=partner.partner_id,
             decoded=outcome.decoded, keys=runtime.master_key,
             timezone=runtime.settings.timezone)
-    return Response(_ENCODE_JSON(service.answer(outcome, offers)),
-                    media_type="application/json")
+    return JSONBytes(orjson.dumps(service.answer(outcome, offers)))
 
 
 @public_router.get("/offline-bundle.json")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -16,7 +16,8 @@ from idsvc.clock import utcnow
 from idsvc.db import make_engine, make_sessionmaker
 from idsvc.partners.scopes import PartnerKind
 from idsvc.partners.service import create_partner
-from idsvc.verification.events import BatchingSink, Event
+from idsvc.verification.checker import Result
+from idsvc.verification.events import BatchingSink, Event, copy_line
 from idsvc.verification.models import VerificationEvent
 from idsvc.verification.service import purge_events
 from tests.factories import card_qr, enroll_and_approve, partner_headers
@@ -120,3 +121,12 @@ def test_batched_sink_drops_events_past_its_limit_instead_of_growing(scratch_url
     assert sink.pending() == 3
     sink.close()
     engine.dispose()
+
+
+def test_an_event_is_one_copy_line_that_needs_no_escaping():
+    at = datetime(2026, 12, 8, 1, 2, 3, 456789, tzinfo=UTC)
+    line = copy_line(Event(at=at, partner_id=7, key_id=None, method="number",
+                           result=Result.NOT_FOUND, card_ref=None))
+    assert line == "2026-12-08T01:02:03.456789+00:00\t7\t\\N\tnumber\tnot_found\t\\N\n"
+    # Every verdict is a plain word: nothing COPY would read as a tab, newline or escape.
+    assert all(value.isidentifier() for value in Result)
