@@ -112,7 +112,7 @@ def import_seconds(url: str, folder: Path, keys_dir: Path, rows: int, first: int
                                photo_max_bytes=settings.photo_max_bytes)
     start, cpu = time.perf_counter(), time.process_time()
     run = run_import(importer, source, ImportOptions("BENCH", "bench", batch_size=batch_size,
-                                                     photo_workers=workers))
+                                                     workers=workers))
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     engine.dispose()
     if run.imported != rows:

@@ -12,23 +12,22 @@ import hashlib
 import io
 import itertools
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from idsvc.audit.models import AuditEvent
 from idsvc.clock import utcnow
 from idsvc.errors import Invalid
+from idsvc.rows import Columns, insert_rows
 
 GENESIS = "0" * 64
 _PG_LOCK_ID = 0x1D5C_A0D1  # advisory lock that serialises appends on PostgreSQL
-_QUEUE = "idsvc.audit.queue"  # session.info key of appended_together's queue
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,13 @@ class Actor:
 
 def _digest(*, prev_hash: str, at: datetime, actor_type: str, actor_id: str | None,
             action: str, subject_type: str, subject_id: str, details: str) -> str:
-    content = json.dumps(
-        [prev_hash, at.isoformat(timespec="microseconds"), actor_type, actor_id, action,
-         subject_type, subject_id, details],
-        separators=(",", ":"), ensure_ascii=False,
-    )
+    return _digest_text(prev_hash, at.isoformat(timespec="microseconds"), actor_type,
+                        actor_id, action, subject_type, subject_id, details)
+
+
+def _digest_text(*fields: str | None) -> str:
+    """SHA-256 of the event's fields (previous hash first, time as text) as a JSON list."""
+    content = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(content.encode()).hexdigest()
 
 
@@ -72,21 +73,18 @@ def _chain(event: AuditEvent, prev_hash: str) -> str:
     return event.hash
 
 
+def encode_details(details: dict[str, Any] | None) -> str:
+    """An event's details as stored (and hashed): canonical JSON."""
+    return json.dumps(details or {}, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def record(session: Session, *, actor: Actor, action: str, subject_type: str,
            subject_id: str, details: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction: it commits or rolls back with the change.
-
-    Inside `appended_together(session)` the event is queued instead, and appended with
-    the others at the end of that block (still in the caller's transaction).
-    """
+    """Append one event in the caller's transaction: it commits or rolls back with the change."""
     event = AuditEvent(
         at=utcnow(), actor_type=actor.type, actor_id=actor.id, action=action,
         subject_type=subject_type, subject_id=subject_id, prev_hash="", hash="",
-        details=json.dumps(details or {}, sort_keys=True, separators=(",", ":"), default=str))
-    queue = session.info.get(_QUEUE)
-    if queue is not None:
-        queue.append(event)
-        return event
+        details=encode_details(details))
     _lock_chain(session)
     event.at = utcnow()  # under the lock: times grow with ids, as exports by day expect
     _chain(event, _last_hash(session))
@@ -95,39 +93,49 @@ def record(session: Session, *, actor: Actor, action: str, subject_type: str,
     return event
 
 
-@contextmanager
-def appended_together(session: Session) -> Iterator[list[AuditEvent]]:
-    """Queue every `record` on `session` in the block, then append them all at once:
-    one lock, one read of the chain's head, one multi-row insert. Bulk work (an import
-    batch) thus keeps an event per action for a fraction of the cost. The block yields
-    the queue, so a caller that rolls back part of its work to a savepoint drops that
-    part's events too (`del queue[mark:]`). Nothing is appended if the block raises.
-    """
-    if _QUEUE in session.info:
-        raise RuntimeError("audit events are already being queued on this session")
-    queue: list[AuditEvent] = []
-    session.info[_QUEUE] = queue
-    try:
-        yield queue
-    finally:
-        del session.info[_QUEUE]
-    append_all(session, queue)
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What `record` would append, before it is chained: for bulk work, which appends the
+    events of many records at once (`append_entries`). `details` is already encoded."""
+
+    actor: Actor
+    action: str
+    subject_type: str
+    subject_id: str
+    details: str = "{}"
+
+    @classmethod
+    def of(cls, actor: Actor, action: str, subject_type: str, subject_id: str,
+           details: dict[str, Any] | None = None) -> Entry:
+        return cls(actor, action, subject_type, subject_id, encode_details(details))
 
 
-def append_all(session: Session, events: list[AuditEvent]) -> None:
-    """Chain `events`, in order, onto the log's head and insert them in one statement
-    (ids follow the list's order, which the chain's order by id relies on). They are
-    stamped with the time of the append, under the lock, like `record`'s."""
-    if not events:
+_EVENT_COLUMNS = Columns(AuditEvent)
+
+
+def append_entries(session: Session, entries: Sequence[Entry]) -> None:
+    """Chain `entries`, in order, onto the log's head and insert them in one statement,
+    in the caller's transaction: one lock and one read of the head for a whole batch,
+    and still one event per action. They are stamped with the time of the append, under
+    the lock, like `record`'s (ids follow the list's order, which the chain relies on)."""
+    if not entries:
         return
     session.flush()  # the changes they describe go first, as with `record`
     _lock_chain(session)
     at = utcnow()
+    stamp = at.isoformat(timespec="microseconds")
     prev_hash = _last_hash(session)
-    for event in events:
-        event.at = at
-        prev_hash = _chain(event, prev_hash)
-    session.execute(insert(AuditEvent), [event.model_dump(exclude={"id"}) for event in events])
+    rows = []
+    for entry in entries:
+        actor = entry.actor
+        digest = _digest_text(prev_hash, stamp, actor.type, actor.id, entry.action,
+                              entry.subject_type, entry.subject_id, entry.details)
+        rows.append(_EVENT_COLUMNS.row(
+            at=at, actor_type=actor.type, actor_id=actor.id, action=entry.action,
+            subject_type=entry.subject_type, subject_id=entry.subject_id,
+            details=entry.details, prev_hash=prev_hash, hash=digest))
+        prev_hash = digest
+    insert_rows(session, _EVENT_COLUMNS, rows)
 
 
 @dataclass(frozen=True)

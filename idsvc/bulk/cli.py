@@ -71,9 +71,10 @@ def import_csv(
                                             help="Rows per transaction.")] = DEFAULT_BATCH,
     report: Annotated[Path | None, typer.Option(
         help="Rejected rows, as CSV (default: FILE.rejected.csv).")] = None,
-    workers: Annotated[int, typer.Option(
-        min=0, max=64, help="Other processes preparing the next rows' photos: worth it on "
-                            "idle cores only (see bench/README.md).")] = 0,
+    workers: Annotated[int | None, typer.Option(
+        min=0, max=64, help="Processes checking, photographing and signing rows while this "
+                            "one stores them (default: one per core; 0: this process).")]
+    = None,
 ) -> None:
     """Enroll and issue cards for every row of a CSV file, with the API's rules.
 
@@ -86,7 +87,8 @@ def import_csv(
                         load_master_key(keys_dir=settings.keys_dir, encoded=settings.data_key),
                         load_policy(settings.policy_file))
     report = report or file.with_suffix(".rejected.csv")
-    options = ImportOptions(centre, as_user, allow_duplicates, batch_size, workers)
+    options = ImportOptions(centre, as_user, allow_duplicates, batch_size,
+                            os.cpu_count() or 1 if workers is None else workers)
     started = time.monotonic()
     source: ImportSource | None = None
     try:

@@ -1,65 +1,65 @@
 """Bulk enrollment: each row of a CSV file becomes a resident, an approved application and
-an issued card, through the same service functions and rules as the API.
+an issued card, by the rules of the API.
 
 Rows are committed in batches. The run's progress (`import_runs.last_line` and the
 counts) is written in the same transaction as its batch, so after a crash or Ctrl-C
 the committed rows and the progress agree, and running the same file again continues
-after the last committed row: no row is ever imported twice. Within a batch each row
-has its own savepoint, so a refused row leaves nothing behind and the rest go on.
+after the last committed row: no row is ever imported twice.
 
-What a batch shares to go faster, without changing a row's rules or records: its audit
-events are appended together at its end (one lock, one insert; each row's events are
-those of a clerk's requests), its cards draw their status-list slots from one
-`SlotPool`, and a photo that already is a card portrait is kept rather than re-encoded.
+A batch goes in three steps. Each row gets a card number and a status-list slot
+(`Drawing`, one short transaction); worker processes then check, photograph, seal and
+sign the rows (idsvc.bulk.preparation), while this process stores the batch before;
+finally the batch is stored in one transaction (`store_batch`): the duplicate check
+against earlier rows and records, every row's records written with one COPY per table,
+and every row's audit events, one per action as a clerk's requests would leave them,
+chained in one append. A refused row writes nothing but its line in the report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
 
-from idsvc.audit.service import appended_together, record
-from idsvc.bulk.columns import (
-    DOCUMENTS,
-    PHOTO,
-    Rejection,
-    RowRejected,
-    application_from,
-    documents_of,
-)
+from idsvc.audit.service import Actor, Entry, append_entries, record
+from idsvc.bulk.columns import Rejection
 from idsvc.bulk.models import ImportRejection, ImportRun
-from idsvc.bulk.photos import with_portraits
+from idsvc.bulk.preparation import (
+    CARDS,
+    DOCUMENT_CHECKS,
+    RESIDENTS,
+    STATUS_ENTRIES,
+    Job,
+    Outcome,
+    Prepared,
+    Preparer,
+    Preparers,
+)
 from idsvc.bulk.source import ImportSource, SourceRow
-from idsvc.cards.service import IssueContext, issue_context
+from idsvc.cards.service import unused_numbers
 from idsvc.centres.service import find_centre
 from idsvc.clock import utcnow
 from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
-from idsvc.enrollment import service as enrollment
-from idsvc.enrollment.photo import PhotoLimits, card_portrait
+from idsvc.crypto.keyring import active_signer
+from idsvc.enrollment.models import Application
+from idsvc.enrollment.photo import PhotoLimits
 from idsvc.enrollment.policy import Policy
-from idsvc.errors import Conflict, DomainError, Forbidden, NotFound
-from idsvc.residents import service as residents
+from idsvc.enrollment.service import holders_matching
+from idsvc.errors import Conflict, Forbidden, NotFound
+from idsvc.rows import Columns, insert_rows
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission, can
 from idsvc.staff.service import actor_of, find_staff
-from idsvc.status.service import SlotPool
+from idsvc.status.service import SlotReserver, settle
 
-DEFAULT_BATCH = 500
-# Where each unmet approval requirement points in the file.
-_REQUIREMENT_COLUMNS = {
-    "identity_points": DOCUMENTS, "residency_points": DOCUMENTS, "total_points": DOCUMENTS,
-    "photo_document": DOCUMENTS, "birth_date_document": DOCUMENTS, "photo_required": PHOTO,
-    "under_minimum_age": "date_of_birth", "caretaker_required": "caretaker_name",
-    "caretaker_identity": "caretaker_card_number",
-    "emergency_contact_required": "emergency_contact_name",
-}
-_ERROR_COLUMNS = {"unknown_document_type": DOCUMENTS, "document_already_recorded": DOCUMENTS,
-                  "credential_too_large": "given_name"}
+DEFAULT_BATCH = 1000
+_RETRIES = 3  # a batch whose number or slot a clerk's card took meanwhile is drawn again
+APPLICATIONS = Columns(Application, skip=())
+REJECTIONS = Columns(ImportRejection)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class ImportOptions:
     username: str
     allow_duplicates: bool = False
     batch_size: int = DEFAULT_BATCH
-    photo_workers: int = 0  # processes making the next rows' portraits (idsvc.bulk.photos)
+    workers: int = 0  # processes preparing rows (idsvc.bulk.preparation); 0: this one
 
 
 @dataclass(frozen=True)
@@ -128,94 +128,80 @@ def _locked_run(session: Session, run_id: int, *, last_line: int) -> ImportRun:
     return run
 
 
-def _rejections_of(error: DomainError, line: int) -> list[Rejection]:
-    if error.code == "requirements_not_met":
-        return [Rejection(line, _REQUIREMENT_COLUMNS.get(m["code"], ""), m["code"], m["message"])
-                for m in error.details.get("missing", [])]
-    column = _ERROR_COLUMNS.get(error.code, PHOTO if error.code.startswith("photo") else "")
-    return [Rejection(line, column, error.code, error.message)]
+class Drawing:
+    """Card numbers and status slots for rows whose cards are signed before they are
+    stored: remembered until `forget`, so two rows of this run never get the same one."""
+
+    def __init__(self, *, list_size: int) -> None:
+        self._slots = SlotReserver(size=list_size)
+        self._numbers: set[str] = set()
+
+    def jobs(self, sessions: sessionmaker[Session], rows: list[SourceRow]) -> list[Job]:
+        with sessions() as session:
+            numbers = unused_numbers(session, len(rows), taken=self._numbers)
+            slots = self._slots.reserve(session, len(rows))
+            session.commit()  # a status list opened for them exists before their cards
+        self._numbers.update(numbers)
+        return [Job(row, number, slot)
+                for row, number, slot in zip(rows, numbers, slots, strict=True)]
+
+    def forget(self, jobs: list[Job]) -> None:
+        self._numbers.difference_update(job.number for job in jobs)
+        self._slots.forget([job.slot for job in jobs])
 
 
-def import_row(session: Session, row: SourceRow, *, staff: Staff, context: IssueContext,
-               run: ImportRun, photo_limits: PhotoLimits) -> str:
-    """Enroll, examine, photograph and approve one row, all or nothing; the application id.
-
-    The same service calls, in the same order, as a clerk's requests to the API; only
-    the photo intake runs first, so a refused photo leaves no savepoint to roll back.
-    """
-    if row.problem is not None and row.problem.column != PHOTO:
-        raise RowRejected([row.problem])
-    assert context.centre_id is not None
-    data = application_from(row.cells, line=row.line, centre_id=context.centre_id)
-    if row.problem is not None:  # the fields first, as a clerk's request would be checked
-        raise RowRejected([row.problem])
-    documents = documents_of(row.cells)
-    try:
-        portrait = card_portrait(row.photo_bytes(), photo_limits)
-    except DomainError as exc:
-        raise RowRejected(_rejections_of(exc, row.line)) from exc
-    try:
-        with session.begin_nested():
-            application = enrollment.create_application(session, data=data, staff=staff,
-                                                        keys=context.keys)
-            # Held for the row: the session's identity map holds records weakly, and the
-            # services below look the resident up by id several times.
-            _resident = residents.get_resident(session, application.resident_id)
-            duplicate = application.possible_duplicate_of is not None
-            if duplicate and not run.allow_duplicates:
-                raise RowRejected([Rejection(
-                    row.line, "", "duplicate", "A resident with the same name and date of "
-                    "birth holds or has applied for a card (--allow-duplicates imports it).")])
-            enrollment.set_documents(session, application=application, document_types=documents,
-                                     staff=staff, policy=context.policy)
-            enrollment.store_portrait(session, application=application, portrait=portrait,
-                                      staff=staff, keys=context.keys)
-            enrollment.approve(
-                session, application=application, staff=staff, override_duplicate=duplicate,
-                note=(f"Import run {run.id}, line {row.line}: duplicate allowed by the import."
-                      if duplicate else None),
-                context=context)
-    except DomainError as exc:
-        raise RowRejected(_rejections_of(exc, row.line)) from exc
-    return application.id
-
-
-def import_batch(session: Session, rows: list[SourceRow], *, run: ImportRun, staff: Staff,
-                 context: IssueContext, photo_limits: PhotoLimits) -> None:
-    """Import `rows` and move the run's progress past them, in the caller's transaction.
-
-    Every row's audit events are those of a clerk's requests, appended together at the
-    end of the batch; a refused row's events go with its savepoint.
-    """
-    imported: list[str] = []
-    rejected = 0
-    slots = SlotPool(session, size=context.status_list_size)
-    context = replace(context, slots=slots)
-    with appended_together(session) as events:
-        for row in rows:
-            mark = len(events)
-            slots.prepare()  # outside the row's savepoint (see SlotPool)
-            try:
-                imported.append(import_row(session, row, staff=staff, context=context, run=run,
-                                           photo_limits=photo_limits))
-            except RowRejected as exc:
-                del events[mark:]
-                rejected += 1
-                session.add_all(ImportRejection(run_id=run.id, line=r.line,
-                                                column_name=r.column, code=r.code,
-                                                message=r.message[:500])
-                                for r in exc.rejections)
-        slots.settle()
-        run.last_line = rows[-1].line
-        run.imported += len(imported)
-        run.rejected += rejected
-        run.updated_at = utcnow()
-        session.add(run)
-        record(session, actor=actor_of(staff), action="import.batch",
-               subject_type="import_run", subject_id=str(run.id),
-               details={"first_line": rows[0].line, "last_line": run.last_line,
-                        "imported": len(imported), "rejected": rejected,
-                        "applications": imported})
+def store_batch(session: Session, outcomes: list[Outcome], *, run: ImportRun,
+                actor: Actor) -> None:
+    """Store a prepared batch and move the run's progress past it, in the caller's
+    transaction. A row matching a resident who holds or seeks a card, in the database
+    or earlier in the batch, is refused unless the run allows duplicates."""
+    prepared = [outcome for outcome in outcomes if isinstance(outcome, Prepared)]
+    holders = holders_matching(session, {row.match_key for row in prepared})
+    refused = [r for outcome in outcomes if not isinstance(outcome, Prepared)
+               for r in outcome.rejections]
+    stored: list[Prepared] = []
+    applications, entries = [], []
+    for row in prepared:
+        other = holders.get(row.match_key)
+        if other is not None and not run.allow_duplicates:
+            refused.append(Rejection(
+                row.line, "", "duplicate", "A resident with the same name and date of birth "
+                "holds or has applied for a card (--allow-duplicates imports it)."))
+            continue
+        resident_id = row.application_values["resident_id"]
+        holders.setdefault(row.match_key, resident_id)  # later rows of the batch see it
+        duplicate = other is not None
+        stored.append(row)
+        applications.append(APPLICATIONS.row(
+            **row.application_values, possible_duplicate_of=other,
+            duplicate_override=duplicate, decision_note=row.duplicate_note if duplicate else None))
+        entries += [Entry.of(actor, "application.create", "application", row.application_id,
+                             {"resident_id": resident_id, "possible_duplicate": duplicate}),
+                    *row.document_entries, row.photo_entry,
+                    Entry.of(actor, "application.approve", "application", row.application_id,
+                             {"override_duplicate": duplicate}),
+                    row.card_entry]
+    insert_rows(session, RESIDENTS, [row.resident for row in stored])
+    insert_rows(session, APPLICATIONS, applications)
+    insert_rows(session, DOCUMENT_CHECKS, [d for row in stored for d in row.documents])
+    insert_rows(session, STATUS_ENTRIES, [row.status_entry for row in stored])
+    insert_rows(session, CARDS, [row.card for row in stored])
+    settle(session, {row.job.slot.list_id for row in stored})
+    insert_rows(session, REJECTIONS, [REJECTIONS.row(run_id=run.id, line=r.line,
+                                                     column_name=r.column, code=r.code,
+                                                     message=r.message[:500])
+                                      for r in sorted(refused, key=lambda r: r.line)])
+    first_line, last_line = outcomes[0].job.row.line, outcomes[-1].job.row.line
+    rejected = len({r.line for r in refused})
+    entries.append(Entry.of(actor, "import.batch", "import_run", str(run.id), {
+        "first_line": first_line, "last_line": last_line, "imported": len(stored),
+        "rejected": rejected, "applications": [row.application_id for row in stored]}))
+    append_entries(session, entries)
+    run.last_line = last_line
+    run.imported += len(stored)
+    run.rejected += rejected
+    run.updated_at = utcnow()
+    session.add(run)
 
 
 def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
@@ -227,6 +213,45 @@ def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
             batch = []
     if batch:
         yield batch
+
+
+@dataclass
+class _Batch:
+    rows: list[SourceRow]
+    jobs: list[Job]
+    outcomes: Callable[[], list[Outcome]]
+
+
+def _preparer(importer: Importer, run: ImportRun, staff: Staff, session: Session) -> Preparer:
+    settings = importer.settings
+    assert run.id is not None
+    return Preparer.of(signer=active_signer(session, keys_dir=settings.keys_dir),
+                       keys=importer.keys, issuer=settings.issuer, timezone=settings.timezone,
+                       policy=importer.policy, qr_max_version=settings.qr_max_version,
+                       centre_id=run.centre_id, staff_id=staff.id, run_id=run.id,
+                       photo_limits=PhotoLimits(max_bytes=settings.photo_max_bytes))
+
+
+def _store(importer: Importer, batch: _Batch, *, run: ImportRun, options: ImportOptions,
+           drawing: Drawing, preparers: Preparers) -> ImportRun:
+    """Store one prepared batch, drawing it again if a number or slot was taken."""
+    outcomes = batch.outcomes()
+    for attempt in range(_RETRIES):
+        try:
+            with importer.sessions() as session:
+                locked = _locked_run(session, run.id, last_line=run.last_line)  # type: ignore[arg-type]
+                staff = _importer_staff(session, options.username)
+                store_batch(session, outcomes, run=locked, actor=actor_of(staff))
+                session.commit()
+            drawing.forget(batch.jobs)
+            return locked
+        except IntegrityError:
+            drawing.forget(batch.jobs)
+            if attempt == _RETRIES - 1:
+                raise
+            batch.jobs = drawing.jobs(importer.sessions, batch.rows)
+            outcomes = preparers.submit(batch.jobs)()
+    raise AssertionError("unreachable")
 
 
 def run_import(importer: Importer, source: ImportSource, options: ImportOptions, *,
@@ -249,21 +274,23 @@ def run_import(importer: Importer, source: ImportSource, options: ImportOptions,
     if run.finished_at is not None:
         return run
     assert run.id is not None
-    photo_limits = PhotoLimits(max_bytes=importer.settings.photo_max_bytes)
-    rows_ahead = with_portraits(source.rows_after(run.last_line),
-                                workers=options.photo_workers,
-                                max_bytes=importer.settings.photo_max_bytes)
-    for rows in _batches(rows_ahead, options.batch_size):
-        with importer.sessions() as session:
-            run = _locked_run(session, run.id, last_line=run.last_line)
-            staff = _importer_staff(session, options.username)
-            context = issue_context(session, settings=importer.settings, keys=importer.keys,
-                                    policy=importer.policy, actor=actor_of(staff),
-                                    issued_by=staff.id, centre_id=run.centre_id)
-            import_batch(session, rows, run=run, staff=staff, context=context,
-                         photo_limits=photo_limits)
-            session.commit()
-        on_progress(run)
+    with importer.sessions() as session:
+        preparer = _preparer(importer, run, _importer_staff(session, options.username), session)
+    drawing = Drawing(list_size=importer.settings.status_list_size)
+    with Preparers(preparer, workers=options.workers) as preparers:
+        waiting: _Batch | None = None
+        for rows in _batches(source.rows_after(run.last_line), options.batch_size):
+            jobs = drawing.jobs(importer.sessions, rows)
+            batch = _Batch(rows, jobs, preparers.submit(jobs))  # prepared while we store
+            if waiting is not None:
+                run = _store(importer, waiting, run=run, options=options, drawing=drawing,
+                             preparers=preparers)
+                on_progress(run)
+            waiting = batch
+        if waiting is not None:
+            run = _store(importer, waiting, run=run, options=options, drawing=drawing,
+                         preparers=preparers)
+            on_progress(run)
     with importer.sessions() as session:
         run = _locked_run(session, run.id, last_line=run.last_line)
         staff = _importer_staff(session, options.username)

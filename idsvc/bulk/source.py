@@ -26,12 +26,9 @@ class SourceRow:
     cells: dict[str, str]
     photo: Path | None = None
     problem: Rejection | None = None
-    portrait: bytes | None = None  # made ahead by idsvc.bulk.photos, when it runs
 
     def photo_bytes(self) -> bytes:
-        """Read only when the row is imported: a batch never holds all its photos."""
-        if self.portrait is not None:
-            return self.portrait
+        """Read only when the row is prepared: a batch never holds all its photos."""
         assert self.photo is not None
         try:
             return self.photo.read_bytes()

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import qrcode
 import qrcode.util
@@ -149,7 +149,7 @@ class FittedText:
     size: int
     bold: bool
 
-    @property
+    @cached_property  # width and height both need it: measure each line once
     def metrics(self) -> tuple[LineMetrics, ...]:
         return tuple(measure_line(line, self.size, self.bold) for line in self.lines)
 
@@ -218,6 +218,10 @@ def measure_line(text: str, size: int, bold: bool) -> LineMetrics:
     return LineMetrics(left, max(right, x), ascent, descent)
 
 
+def _normalised(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
 def fit_text(text: str, width: int, height: int, style: TextStyle) -> FittedText:
     """Fit ``text`` into a width x height box.
 
@@ -226,7 +230,7 @@ def fit_text(text: str, width: int, height: int, style: TextStyle) -> FittedText
     shortened with an ellipsis.  Shortening only happens for text far beyond any real
     name; the alternative would be printing over other fields.
     """
-    text = " ".join(unicodedata.normalize("NFC", text).split())
+    text = _normalised(text)
 
     def fits(lines: tuple[str, ...], size: int) -> bool:
         fitted = FittedText(lines, size, style.bold)
@@ -644,7 +648,9 @@ def unprintable_field(full_name: str, emergency_contact: str | None) -> str | No
                        Box(BACK_COLUMN.x, 0, BACK_COLUMN.w, 76), BACK_VALUE))
     for field, text, box, style in checks:
         try:
-            fit_text(text, box.w, box.h, style)
+            smallest = FittedText((_normalised(text),), style.min_size, style.bold)
+            if smallest.width > box.w or smallest.height > box.h:  # else fit_text surely can
+                fit_text(text, box.w, box.h, style)
         except ValueError:  # includes UnsupportedTextError
             return field
     return None

@@ -8,9 +8,9 @@ that same text. A new credential means a new card version.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func
@@ -27,14 +27,14 @@ from idsvc.clock import end_of_local_day, local_date, utcnow
 from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
 from idsvc.crypto.keyring import Signer, active_signer
-from idsvc.enrollment.photo import qr_thumbnail
+from idsvc.enrollment.photo import Face, portrait_face, qr_thumbnail
 from idsvc.enrollment.policy import Policy
 from idsvc.errors import Conflict, Invalid, NotFound
 from idsvc.languages import display_name
 from idsvc.residents import service as residents
 from idsvc.residents.models import Resident
 from idsvc.residents.schemas import AddressKind, PersonalData
-from idsvc.status.service import SlotPool, allocate_slot, status_uri
+from idsvc.status.service import Slot, allocate_slot, status_uri
 
 CREDENTIAL_FIELD = "credential"
 # Below this many bytes a face thumbnail is no longer recognisable: leave it out.
@@ -70,8 +70,28 @@ class IssueContext:
     actor: Actor
     issued_by: str | None
     centre_id: int | None
-    # Slots for the cards of one transaction (a bulk import's batch); else one at a time.
-    slots: SlotPool | None = None
+
+    @property
+    def signing(self) -> Signing:
+        return Signing(self.issuer, self.timezone, self.signer, self.policy, self.qr_max_version)
+
+
+@dataclass(frozen=True)
+class Signing:
+    """What signing a card's credential needs, and no database: import workers sign too."""
+
+    issuer: str
+    timezone: str
+    signer: Signer
+    policy: Policy
+    qr_max_version: int
+
+
+@dataclass(frozen=True)
+class SignedCard:
+    text: str  # the QR text
+    has_photo: bool
+    expires_on: date | None
 
 
 def issue_context(session: Session, *, settings: Settings, keys: MasterKey, policy: Policy,
@@ -98,6 +118,21 @@ def _unused_number(session: Session) -> str:
     raise Conflict("Could not draw a free card number; try again.", code="number_exhausted")
 
 
+def unused_numbers(session: Session, count: int, *, taken: set[str]) -> list[str]:
+    """`count` distinct new card numbers that no card and nothing in `taken` has (the
+    numbers of cards being signed, not stored yet): one query per draw."""
+    found: list[str] = []
+    while len(found) < count:
+        drawn = {numbers.new_card_number() for _ in range(count - len(found))}
+        drawn -= taken
+        drawn -= set(found)
+        if drawn:
+            drawn -= set(session.exec(select(Card.number).where(
+                Card.number.in_(drawn))))  # type: ignore[attr-defined]
+        found += drawn
+    return found
+
+
 def _subject(card_number: str, version: int, person: PersonalData) -> credential.CredentialSubject:
     printed_address = (
         None if person.address.kind == AddressKind.CARE_OF else person.address.one_line()
@@ -117,13 +152,13 @@ def _subject(card_number: str, version: int, person: PersonalData) -> credential
 
 
 def _with_photo(subject: credential.CredentialSubject, validity: credential.Validity,
-                signer: Signer, portrait_jpeg: bytes, capacity: int) -> str | None:
+                signer: Signer, face: Face, capacity: int) -> str | None:
     """Signed with the largest face thumbnail that fits `capacity` characters, if any does."""
     bare = credential.encode(credential.cwt_claims(subject, validity), signer)
     budget = (capacity - len(bare)) * 2 // 3 - 12  # Base45: 3 characters per 2 bytes
     while budget >= MIN_PHOTO_BYTES:
         try:
-            thumbnail = qr_thumbnail(portrait_jpeg, max_bytes=budget)
+            thumbnail = qr_thumbnail(face, max_bytes=budget)
         except Invalid:
             return None
         text = credential.encode(
@@ -134,8 +169,8 @@ def _with_photo(subject: credential.CredentialSubject, validity: credential.Vali
     return None
 
 
-def _sign_to_fit(subject: credential.CredentialSubject, validity: credential.Validity,
-                 signer: Signer, portrait_jpeg: bytes, capacity: int) -> tuple[str, bool]:
+def sign_to_fit(subject: credential.CredentialSubject, validity: credential.Validity,
+                signer: Signer, face: Face, capacity: int) -> tuple[str, bool]:
     """The QR text within `capacity`, and whether it carries the face.
 
     The face matters most to a verifier, so a long address leaves the QR before the
@@ -144,7 +179,7 @@ def _sign_to_fit(subject: credential.CredentialSubject, validity: credential.Val
     """
     without_address = replace(subject, address=None)
     for candidate in (subject, without_address):
-        text = _with_photo(candidate, validity, signer, portrait_jpeg, capacity)
+        text = _with_photo(candidate, validity, signer, face, capacity)
         if text is not None:
             return text, True
     for candidate in (subject, without_address):
@@ -153,6 +188,26 @@ def _sign_to_fit(subject: credential.CredentialSubject, validity: credential.Val
             return text, False
     raise Invalid("The name is too long for the card's QR code; check how it was entered.",
                   code="credential_too_large")
+
+
+def sign_card(*, person: PersonalData, face: Face, number: str, version: int, slot: Slot,
+              now: datetime, signing: Signing) -> SignedCard:
+    """The credential of a new card version issued at `now`, signed, and its expiry day."""
+    today = local_date(now, signing.timezone)
+    expires_on = expiry_date(age=person.age_on(today), issued_on=today,
+                             rules=signing.policy.validity,
+                             minor_until=signing.policy.age.caretaker_until)
+    validity = credential.Validity(
+        issuer=signing.issuer,
+        issued_at=now,
+        expires_at=None if expires_on is None else end_of_local_day(expires_on,
+                                                                    signing.timezone),
+        status_uri=status_uri(signing.issuer, slot.list_id),
+        status_idx=slot.idx,
+    )
+    text, has_photo = sign_to_fit(_subject(number, version, person), validity, signing.signer,
+                                  face, alphanumeric_capacity(signing.qr_max_version))
+    return SignedCard(text, has_photo, expires_on)
 
 
 def next_version(session: Session, number: str) -> int:
@@ -182,31 +237,9 @@ def issue_card(
     number = number or _unused_number(session)
     version = next_version(session, number)
     now = utcnow()
-    today = local_date(now, context.timezone)
-    age = person.age_on(today)
-    expires_on = expiry_date(
-        age=age,
-        issued_on=today,
-        rules=context.policy.validity,
-        minor_until=context.policy.age.caretaker_until,
-    )
-    slot = (allocate_slot(session, size=context.status_list_size) if context.slots is None
-            else context.slots.take())
-    validity = credential.Validity(
-        issuer=context.issuer,
-        issued_at=now,
-        expires_at=None if expires_on is None else end_of_local_day(expires_on,
-                                                                    context.timezone),
-        status_uri=status_uri(context.issuer, slot.list_id),
-        status_idx=slot.idx,
-    )
-    text, has_photo = _sign_to_fit(
-        _subject(number, version, person),
-        validity,
-        context.signer,
-        portrait,
-        alphanumeric_capacity(context.qr_max_version),
-    )
+    slot = allocate_slot(session, size=context.status_list_size)
+    signed = sign_card(person=person, face=portrait_face(portrait), number=number,
+                       version=version, slot=slot, now=now, signing=context.signing)
     card = Card(
         id=uuid.uuid4().hex,
         number=number,
@@ -215,11 +248,11 @@ def issue_card(
         application_id=application_id,
         state=state,
         issued_at=now,
-        expires_on=expires_on,
+        expires_on=signed.expires_on,
         status_list_id=slot.list_id,
         status_idx=slot.idx,
         kid=context.signer.kid,
-        qr_has_photo=has_photo,
+        qr_has_photo=signed.has_photo,
         credential=b"",
         issued_by=context.issued_by,
         centre_id=context.centre_id,
@@ -228,7 +261,7 @@ def issue_card(
         fee_waived=fee.waived if fee else False,
     )
     card.credential = residents.seal_for(
-        resident, context.keys, field=_credential_field(card), data=text.encode()
+        resident, context.keys, field=credential_field(card.id), data=signed.text.encode()
     )
     session.add(card)
     session.flush()
@@ -243,14 +276,15 @@ def issue_card(
             "number": number,
             "version": version,
             "kid": context.signer.kid,
-            "qr_photo": has_photo,
+            "qr_photo": signed.has_photo,
         },
     )
     return card
 
 
-def _credential_field(card: Card) -> str:
-    return f"card:{card.id}:{CREDENTIAL_FIELD}"
+def credential_field(card_id: str) -> str:
+    """The sealed field a card's credential is bound to."""
+    return f"card:{card_id}:{CREDENTIAL_FIELD}"
 
 
 def find_card(session: Session, number_text: str, *, for_update: bool = False) -> Card:
@@ -313,7 +347,7 @@ def _load(session: Session, *, number: str, keys: MasterKey) -> CardRecord:
         card=card,
         person=residents.read_personal_data(resident, keys),
         portrait_jpeg=residents.read_photo(resident, keys),
-        qr_text=residents.open_for(resident, keys, field=_credential_field(card),
+        qr_text=residents.open_for(resident, keys, field=credential_field(card.id),
                                    sealed=card.credential).decode("ascii"),
     )
 
@@ -398,6 +432,12 @@ def card_numbers_of(session: Session, resident_id: str) -> list[str]:
     return list(session.exec(statement))
 
 
+def holding_cards(session: Session, resident_ids: Collection[str]) -> set[str]:
+    """Which of these residents hold a card (any state: `card_numbers_of` for many)."""
+    return set(session.exec(select(Card.resident_id).where(
+        Card.resident_id.in_(resident_ids)).distinct()))  # type: ignore[attr-defined]
+
+
 def card_number_for_application(session: Session, application_id: str) -> str | None:
     return session.exec(select(Card.number).where(Card.application_id == application_id)).first()
 
@@ -426,7 +466,7 @@ def credential_of(session: Session, *, card: Card, keys: MasterKey) -> str:
     """The QR text of this very version (a print batch may hold a renewal still in the post,
     whose number otherwise stands for the older card in hand)."""
     resident = residents.get_resident(session, card.resident_id)
-    return residents.open_for(resident, keys, field=_credential_field(card),
+    return residents.open_for(resident, keys, field=credential_field(card.id),
                               sealed=card.credential).decode("ascii")
 
 

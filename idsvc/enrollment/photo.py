@@ -12,7 +12,7 @@ import io
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image, ImageCms, ImageOps, features
 
@@ -84,10 +84,20 @@ def card_portrait(data: bytes, limits: PhotoLimits = PhotoLimits()) -> bytes:
     card system) already made, and re-encoding one costs most of a row's time and some
     of its quality.
     """
+    return card_portrait_and_face(data, limits)[0]
+
+
+def card_portrait_and_face(data: bytes,
+                           limits: PhotoLimits = PhotoLimits()) -> tuple[bytes, Face]:
+    """`card_portrait(data)` and the face its QR thumbnail is made from. A portrait that
+    is kept is decoded once for both: checking that its pixels decode and cutting out
+    the face are the same decoding."""
     _check_byte_size(data, limits)
-    if _is_card_portrait(data, limits):
-        return data
-    return normalise_portrait(data, limits)
+    face = _kept_portrait_face(data, limits)
+    if face is not None:
+        return data, face
+    portrait = normalise_portrait(data, limits)
+    return portrait, portrait_face(portrait)
 
 
 # JPEG markers a clean portrait has before its first scan: tables and the frame header.
@@ -99,19 +109,20 @@ _SOF = frozenset({0xC0, 0xC2})
 _SOS, _EOI = 0xDA, b"\xff\xd9"
 
 
-def _is_card_portrait(data: bytes, limits: PhotoLimits) -> bool:
-    """Whether `data` is what `normalise_portrait` makes: a baseline or progressive
-    JFIF JPEG of exactly PORTRAIT_SIZE in 8-bit YCbCr, no segment but tables before its
-    scans, nothing after its end marker, and pixels that decode (checked at 1/8 scale)."""
+def _kept_portrait_face(data: bytes, limits: PhotoLimits) -> Face | None:
+    """The face of `data` if it is what `normalise_portrait` makes: a baseline or
+    progressive JFIF JPEG of exactly PORTRAIT_SIZE in 8-bit YCbCr, no segment but tables
+    before its scans, nothing after its end marker, and pixels that decode (at the
+    reduced scale of the face); None if it must be normalised."""
     width, height = PORTRAIT_SIZE
     if width < limits.min_width or height < limits.min_height or not data.endswith(_EOI):
-        return False
+        return None
     if data[:2] != b"\xff\xd8":
-        return False
+        return None
     position, frame = 2, None
     while True:
         if position + 4 > len(data) or data[position] != 0xFF:
-            return False
+            return None
         marker = data[position + 1]
         length = int.from_bytes(data[position + 2 : position + 4], "big")
         if marker == _SOS:
@@ -119,30 +130,64 @@ def _is_card_portrait(data: bytes, limits: PhotoLimits) -> bool:
         segment = data[position + 4 : position + 2 + length]
         if marker == _JFIF_APP0:
             if position != 2 or length != _JFIF_LENGTH or not segment.startswith(b"JFIF\0"):
-                return False
+                return None
         elif marker not in _CLEAN_MARKERS:
-            return False
+            return None
         if marker in _SOF:
             frame = segment
         position += 2 + length
     # The end marker cannot occur inside entropy-coded data (0xFF is stuffed there), so a
     # single one after the first scan means no second image or payload hides behind it.
     if position == 2 or frame is None or data.find(_EOI, position) != len(data) - 2:
-        return False
+        return None
     if frame[:6] != bytes([8]) + height.to_bytes(2, "big") + width.to_bytes(2, "big") + b"\3":
-        return False
+        return None
     try:
         with Image.open(io.BytesIO(data), formats=("JPEG",)) as img:
             if img.size != PORTRAIT_SIZE or img.mode != "RGB" or img.info.get("icc_profile"):
-                return False
-            img.draft("RGB", (width // 8, height // 8))
-            img.load()
+                return None
+            return _face_of(img)
     except (Image.DecompressionBombError, *_DECODE_ERRORS):
-        return False
-    return True
+        return None
 
 
-def qr_thumbnail(portrait_jpeg: bytes, max_bytes: int) -> bytes:
+@dataclass(frozen=True)
+class Face:
+    """The face of a card portrait, grey and at a quarter of its size: what every QR
+    thumbnail of a card is made from. Issuance may try several budgets for one card, so
+    the face is decoded once and each ladder step encoded at most once."""
+
+    pixels: Image.Image
+    _encoded: dict[int, bytes] = field(default_factory=dict, compare=False, repr=False)
+    _resized: dict[tuple[int, int], Image.Image] = field(default_factory=dict, compare=False,
+                                                          repr=False)
+
+    def step(self, index: int) -> bytes:
+        """The WebP thumbnail of one step of the ladder."""
+        if index not in self._encoded:
+            size, quality = _THUMB_STEPS[index]
+            if size not in self._resized:
+                self._resized[size] = self.pixels.resize(size, Image.Resampling.LANCZOS)
+            self._encoded[index] = _encode(self._resized[size], "WEBP", quality=quality,
+                                           method=6)
+        return self._encoded[index]
+
+
+def portrait_face(portrait_jpeg: bytes) -> Face:
+    """The face of a stored portrait (one `normalise_portrait` or `card_portrait` made)."""
+    with _refusing_bad_images(), Image.open(io.BytesIO(portrait_jpeg), formats=("JPEG",)) as img:
+        return _face_of(img)
+
+
+def _face_of(img: Image.Image) -> Face:
+    img.draft("L", (img.width // 4, img.height // 4))  # decode at reduced scale: cheap
+    grey = img.convert("L")
+    w, h = grey.size
+    return Face(grey.crop((round(w * _FACE_BOX[0]), round(h * _FACE_BOX[1]),
+                           round(w * _FACE_BOX[2]), round(h * _FACE_BOX[3]))))
+
+
+def qr_thumbnail(portrait: bytes | Face, max_bytes: int) -> bytes:
     """A tiny WebP face thumbnail for the QR credential, at most max_bytes.
 
     The QR code has a fixed byte budget, so quality is given up before size: a slightly
@@ -150,31 +195,18 @@ def qr_thumbnail(portrait_jpeg: bytes, max_bytes: int) -> bytes:
     colour, the crop keeps the face rather than the shoulders, and the fixed ladder of
     attempts makes the result the same on every run.
     """
-    with _refusing_bad_images(), Image.open(io.BytesIO(portrait_jpeg), formats=("JPEG",)) as img:
-        img.draft("L", (img.width // 4, img.height // 4))  # decode at reduced scale: cheap
-        grey = img.convert("L")
-    w, h = grey.size
-    face = grey.crop((round(w * _FACE_BOX[0]), round(h * _FACE_BOX[1]),
-                      round(w * _FACE_BOX[2]), round(h * _FACE_BOX[3])))
-    resized: dict[tuple[int, int], Image.Image] = {}
-
-    def attempt(step: int) -> bytes:
-        size, quality = _THUMB_STEPS[step]
-        if size not in resized:
-            resized[size] = face.resize(size, Image.Resampling.LANCZOS)
-        return _encode(resized[size], "WEBP", quality=quality, method=6)
-
+    face = portrait if isinstance(portrait, Face) else portrait_face(portrait)
     # The ladder shrinks the output at (almost) every step: bisect for the first step that
     # fits, then walk on in case a step broke the order.
     low, high = 0, len(_THUMB_STEPS) - 1
     while low < high:
         middle = (low + high) // 2
-        if len(attempt(middle)) <= max_bytes:
+        if len(face.step(middle)) <= max_bytes:
             high = middle
         else:
             low = middle + 1
-    for step in range(low, len(_THUMB_STEPS)):
-        webp = attempt(step)
+    for index in range(low, len(_THUMB_STEPS)):
+        webp = face.step(index)
         if len(webp) <= max_bytes:
             return webp
     raise Invalid(

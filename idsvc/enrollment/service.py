@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -18,8 +18,14 @@ from idsvc.clock import end_of_local_day, local_today, start_of_local_day, utcno
 from idsvc.crypto.envelope import MasterKey
 from idsvc.enrollment.models import Application, DocumentCheck
 from idsvc.enrollment.photo import PhotoLimits, normalise_portrait
-from idsvc.enrollment.policy import Policy
-from idsvc.enrollment.rules import Missing, PointsTally, missing_requirements, tally
+from idsvc.enrollment.policy import DocumentType, Policy
+from idsvc.enrollment.rules import (
+    CheckedDocument,
+    Missing,
+    PointsTally,
+    missing_requirements,
+    tally,
+)
 from idsvc.enrollment.schemas import ApplicationCreate
 from idsvc.errors import Conflict, Forbidden, Invalid, NotFound
 from idsvc.residents import service as residents
@@ -75,6 +81,20 @@ def find_duplicate(session: Session, *, resident_id: str, match_key: str) -> Dup
     return None
 
 
+def holders_matching(session: Session, match_keys: Collection[str]) -> dict[str, str]:
+    """`find_duplicate` for many records at once (an import batch): for each match key,
+    a resident with it who holds a card or has a pending application."""
+    matching = residents.match_keys_of(session, match_keys)
+    if not matching:
+        return {}
+    seeking = set(session.exec(select(Application.resident_id).where(
+        Application.resident_id.in_(matching),  # type: ignore[attr-defined]
+        Application.status == ApplicationStatus.PENDING)))
+    holding = cards.holding_cards(session, matching)
+    return {key: resident_id for resident_id, key in matching.items()
+            if resident_id in holding or resident_id in seeking}
+
+
 def create_application(session: Session, *, data: ApplicationCreate, staff: Staff,
                        keys: MasterKey) -> Application:
     person = PersonalData.model_validate(data.model_dump(exclude={"centre_id"}))
@@ -117,13 +137,19 @@ def _documents(session: Session, application_id: str) -> list[DocumentCheck]:
     return list(session.exec(statement))
 
 
-def record_document(session: Session, *, application: Application, document_type: str,
-                    staff: Staff, policy: Policy) -> DocumentCheck:
-    _require_pending(application)
+def document_kind(policy: Policy, document_type: str) -> DocumentType:
+    """The policy's entry for a document the clerk checked; unknown types are refused."""
     kind = policy.document(document_type)
     if kind is None:
         raise Invalid("Unknown document type; see GET /api/v1/policy/documents.",
                       code="unknown_document_type")
+    return kind
+
+
+def record_document(session: Session, *, application: Application, document_type: str,
+                    staff: Staff, policy: Policy) -> DocumentCheck:
+    _require_pending(application)
+    kind = document_kind(policy, document_type)
     if any(c.document_type == document_type for c in _documents(session, application.id)):
         raise Conflict("This document type is already recorded for the application.",
                        code="document_already_recorded")
@@ -206,6 +232,20 @@ def _duplicate_shown(session: Session, staff: Staff, duplicate: Duplicate,
            details={"application_id": application.id})
 
 
+def approval_gaps(*, person: PersonalData, documents: Sequence[CheckedDocument],
+                  has_photo: bool, policy: Policy, today: date) -> list[Missing]:
+    """What blocks approval that needs no database: the rules of DESIGN §7, and text the
+    card cannot print (duplicates are checked against the other records)."""
+    missing = missing_requirements(person=person, documents=documents, has_photo=has_photo,
+                                   policy=policy, today=today)
+    unprintable = cards.unprintable_field(person)
+    if unprintable is not None:
+        missing.append(Missing("text_not_printable",
+                               f"The {unprintable.replace('_', ' ')} cannot be printed on the "
+                               "card: characters no card font has, or too long to fit."))
+    return missing
+
+
 def application_state(session: Session, *, application: Application, keys: MasterKey,
                       policy: Policy, staff: Staff, today: date,
                       audit: bool = True) -> ApplicationState:
@@ -216,14 +256,8 @@ def application_state(session: Session, *, application: Application, keys: Maste
     pending = application.status == ApplicationStatus.PENDING
     duplicate = (find_duplicate(session, resident_id=resident.id, match_key=resident.match_key)
                  if pending else None)
-    missing = missing_requirements(person=person, documents=checks,
-                                   has_photo=resident.photo is not None, policy=policy,
-                                   today=today)
-    unprintable = cards.unprintable_field(person)
-    if unprintable is not None:
-        missing.append(Missing("text_not_printable",
-                               f"The {unprintable.replace('_', ' ')} cannot be printed on the "
-                               "card: characters no card font has, or too long to fit."))
+    missing = approval_gaps(person=person, documents=checks,
+                            has_photo=resident.photo is not None, policy=policy, today=today)
     if duplicate is not None and not application.duplicate_override:
         missing.append(Missing("possible_duplicate",
                                "Another resident with the same name and date of birth holds "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 
 from pydantic import ValidationError
@@ -25,16 +27,35 @@ def _aad(resident_id: str, field: str) -> bytes:
     return f"resident:{resident_id}:{field}".encode()
 
 
-def create_resident(session: Session, *, data: PersonalData, keys: MasterKey) -> Resident:
-    resident_id = uuid.uuid4().hex
+@dataclass(frozen=True)
+class SealedRecord:
+    """A new resident's record, sealed under a new data key: the key is kept to seal the
+    rest of what is issued with the record (photo, card credential)."""
+
+    resident_id: str
+    match_key: str
+    wrapped_key: bytes
+    personal_data: bytes
+    data_key: bytes
+
+    def seal(self, field: str, data: bytes) -> bytes:
+        """`seal_for` on this record, without unwrapping its key again."""
+        return seal(self.data_key, data, aad=_aad(self.resident_id, field))
+
+
+def seal_record(*, data: PersonalData, keys: MasterKey, resident_id: str) -> SealedRecord:
     data_key, wrapped = keys.new_data_key(owner=resident_id)
+    return SealedRecord(resident_id, match_key_for(keys, data), wrapped,
+                        seal(data_key, data.model_dump_json().encode(),
+                             aad=_aad(resident_id, "personal_data")), data_key)
+
+
+def create_resident(session: Session, *, data: PersonalData, keys: MasterKey) -> Resident:
+    record = seal_record(data=data, keys=keys, resident_id=uuid.uuid4().hex)
     now = utcnow()
-    resident = Resident(
-        id=resident_id, match_key=match_key_for(keys, data), wrapped_key=wrapped,
-        personal_data=seal(data_key, data.model_dump_json().encode(),
-                           aad=_aad(resident_id, "personal_data")),
-        created_at=now, updated_at=now,
-    )
+    resident = Resident(id=record.resident_id, match_key=record.match_key,
+                        wrapped_key=record.wrapped_key, personal_data=record.personal_data,
+                        created_at=now, updated_at=now)
     session.add(resident)
     session.flush()
     return resident
@@ -80,15 +101,18 @@ def read_personal_data(resident: Resident, keys: MasterKey) -> PersonalData:
     return PersonalData.model_validate_json(plain, context=STORED)
 
 
+PHOTO_FIELD = "photo"
+
+
 def set_photo(resident: Resident, *, portrait_jpeg: bytes, keys: MasterKey) -> None:
-    resident.photo = seal_for(resident, keys, field="photo", data=portrait_jpeg)
+    resident.photo = seal_for(resident, keys, field=PHOTO_FIELD, data=portrait_jpeg)
     resident.updated_at = utcnow()
 
 
 def read_photo(resident: Resident, keys: MasterKey) -> bytes | None:
     if resident.photo is None:
         return None
-    return open_for(resident, keys, field="photo", sealed=resident.photo)
+    return open_for(resident, keys, field=PHOTO_FIELD, sealed=resident.photo)
 
 
 def seal_for(resident: Resident, keys: MasterKey, *, field: str, data: bytes) -> bytes:
@@ -106,6 +130,13 @@ def residents_matching(session: Session, *, match_key: str,
     if exclude_id is not None:
         statement = statement.where(Resident.id != exclude_id)
     return list(session.exec(statement))
+
+
+def match_keys_of(session: Session, match_keys: Collection[str]) -> dict[str, str]:
+    """resident id -> match key, for every resident with one of `match_keys`."""
+    statement = select(Resident.id, Resident.match_key).where(
+        Resident.match_key.in_(match_keys))  # type: ignore[attr-defined]
+    return dict(session.exec(statement).all())
 
 
 def residents_named(session: Session, *, keys: MasterKey, given_name: str, family_name: str,

@@ -17,7 +17,7 @@ from idsvc.status.models import StatusEntry, StatusList
 
 # A list stops taking new cards at this fill level, so random picks stay cheap.
 FILL_LIMIT = 0.75
-_DRAW = 256  # candidate indices a SlotPool checks against its list in one query
+_DRAW = 256  # candidate indices a SlotReserver checks against its list in one query
 _RANDOM = secrets.SystemRandom()
 
 
@@ -38,14 +38,16 @@ def _open_list(session: Session, *, size: int) -> StatusList:
                  .where(StatusList.allocated < StatusList.size * FILL_LIMIT)
                  .order_by(StatusList.id.desc())  # type: ignore[union-attr]
                  .limit(1).with_for_update())
-    current = session.exec(statement).first()
-    if current is None:
-        current = StatusList(size=size, created_at=utcnow())
-        session.add(current)
-        session.flush()
-        # Tell every worker the list exists (value: its size), so it can answer for it.
-        publish(session, topic=Topic.STATUS, ref=f"{current.id}:new", value=size)
-    return current
+    return session.exec(statement).first() or _new_list(session, size=size)
+
+
+def _new_list(session: Session, *, size: int) -> StatusList:
+    status_list = StatusList(size=size, created_at=utcnow())
+    session.add(status_list)
+    session.flush()
+    # Tell every worker the list exists (value: its size), so it can answer for it.
+    publish(session, topic=Topic.STATUS, ref=f"{status_list.id}:new", value=size)
+    return status_list
 
 
 def allocate_slot(session: Session, *, size: int) -> Slot:
@@ -62,68 +64,70 @@ def allocate_slot(session: Session, *, size: int) -> Slot:
     return Slot(status_list.id, idx)
 
 
-class SlotPool:
-    """`allocate_slot` for the many cards of one transaction (an import batch).
+class SlotReserver:
+    """Slots for cards that are signed before they are stored: an import signs its next
+    batch in other processes while it writes the last one, and the slot is in the
+    signature.
 
-    The open list is locked once, random candidate indices are checked against it a
-    few hundred at a time, and its count is settled from its entries when the batch is
-    done: a handful of statements per batch instead of four per card. The slots are
-    the same as `allocate_slot`'s: random, free, never reused, below the fill limit.
-    Call `prepare` outside any savepoint before each card: all locking and reading
-    happens there, so rolling back a card's savepoint cannot drop the list's lock.
+    The slots are `allocate_slot`'s: random free indices of the newest list with room,
+    below the fill limit, never reused. The list is not locked while the cards are being
+    signed, so the reserver remembers what it handed out until `forget` (once stored or
+    given up): its own cards never share a slot, and the status entries' unique key
+    refuses one a clerk's card took meanwhile (the caller then redraws that batch).
+    `settle` counts the stored entries into each list's `allocated` under the list's lock.
     """
 
-    def __init__(self, session: Session, *, size: int) -> None:
-        self._session, self._size = session, size
-        self._list = _open_list(session, size=size)
-        self._free: list[int] = []
-        self._seen: set[int] = set()  # indices of the open list checked by this pool
-        self._given = 0  # of them, handed out or waiting in `_free`
+    def __init__(self, *, size: int) -> None:
+        self._size = size
+        self._pending: dict[int, set[int]] = {}  # list id -> indices handed out, not stored
 
-    def prepare(self) -> None:
-        """Make sure a free index is at hand (opening the next list when this one fills)."""
-        while not self._free:
-            if self._room() <= 0:
-                self.settle()
-                self._list = _open_list(self._session, size=self._size)
-                self._seen, self._given = set(), 0
-            self._draw(min(_DRAW, self._room()))
+    def reserve(self, session: Session, count: int) -> list[Slot]:
+        """`count` free slots; may open new lists (the caller commits that at once)."""
+        slots: list[Slot] = []
+        while len(slots) < count:
+            status_list = _open_list(session, size=self._size)
+            assert status_list.id is not None
+            pending = self._pending.setdefault(status_list.id, set())
+            room = math.ceil(status_list.size * FILL_LIMIT) - status_list.allocated - len(pending)
+            if room <= 0:  # full with what is still being signed: start the next list
+                _new_list(session, size=self._size)
+                continue
+            free = self._draw(session, status_list, min(_DRAW, room, count - len(slots)))
+            pending.update(free)
+            slots += [Slot(status_list.id, idx) for idx in free]
+        return slots
 
-    def take(self) -> Slot:
-        """A prepared free index, marked VALID in the caller's transaction. If the caller
-        rolls the card back, the index stays free in the list; this pool skips it."""
-        self.prepare()
-        assert self._list.id is not None
-        idx = self._free.pop()
-        self._session.add(StatusEntry(list_id=self._list.id, idx=idx, status=Status.VALID))
-        return Slot(self._list.id, idx)
+    def forget(self, slots: list[Slot]) -> None:
+        for slot in slots:
+            self._pending.get(slot.list_id, set()).discard(slot.idx)
 
-    def settle(self) -> None:
-        """Count the open list's entries into its `allocated`, as `allocate_slot` keeps it."""
-        self._session.flush()
-        statement = select(func.count()).select_from(StatusEntry).where(
-            StatusEntry.list_id == self._list.id)
-        self._list.allocated = self._session.exec(statement).one()
-        self._session.add(self._list)
-        self._session.flush()
-
-    def _room(self) -> int:
-        """Indices the open list may still give out, counting those this pool drew."""
-        return math.ceil(self._list.size * FILL_LIMIT) - self._list.allocated - self._given
-
-    def _draw(self, count: int) -> None:
+    def _draw(self, session: Session, status_list: StatusList, count: int) -> list[int]:
+        pending = self._pending[status_list.id]  # type: ignore[index]
         candidates: set[int] = set()
         while len(candidates) < count:
-            idx = secrets.randbelow(self._list.size)
-            if idx not in self._seen:
+            idx = secrets.randbelow(status_list.size)
+            if idx not in pending:
                 candidates.add(idx)
-        self._seen |= candidates
-        statement = select(StatusEntry.idx).where(StatusEntry.list_id == self._list.id,
+        statement = select(StatusEntry.idx).where(StatusEntry.list_id == status_list.id,
                                                   StatusEntry.idx.in_(candidates))  # type: ignore[attr-defined]
-        free = list(candidates - set(self._session.exec(statement)))
+        free = list(candidates - set(session.exec(statement)))
         _RANDOM.shuffle(free)  # a set iterates in index order: issue order must not show
-        self._free.extend(free)
-        self._given += len(free)
+        return free
+
+
+def settle(session: Session, list_ids: set[int]) -> None:
+    """Count each list's entries into its `allocated`, under its lock, after entries were
+    stored in bulk (`allocate_slot` keeps the count itself)."""
+    session.flush()
+    for list_id in sorted(list_ids):  # in id order, so two settlers cannot deadlock
+        status_list = session.get(StatusList, list_id, with_for_update=True,
+                                  populate_existing=True)
+        assert status_list is not None
+        status_list.allocated = session.exec(
+            select(func.count()).select_from(StatusEntry)
+            .where(StatusEntry.list_id == list_id)).one()
+        session.add(status_list)
+    session.flush()
 
 
 def status_uri(issuer: str, list_id: int) -> str:

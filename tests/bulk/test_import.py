@@ -147,23 +147,23 @@ def test_an_interrupted_import_resumes_after_the_last_committed_batch(
     rows = [person(i) for i in range(11)]
     rows[4]["given_name"] = ""  # one refusal before the interruption, kept in the report
     source = write_csv(tmp_path / "people.csv", rows)
-    real = importer.import_batch
+    real = importer.store_batch
     calls: list[int] = []
 
-    def interrupted_at_third(session, batch, **kwargs):
-        calls.append(batch[0].line)
-        real(session, batch, **kwargs)  # the work is done, then Ctrl-C before the commit
+    def interrupted_at_third(session, outcomes, **kwargs):
+        calls.append(outcomes[0].line)
+        real(session, outcomes, **kwargs)  # the work is done, then Ctrl-C before the commit
         if len(calls) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(importer, "import_batch", interrupted_at_third)
+    monkeypatch.setattr(importer, "store_batch", interrupted_at_third)
     result = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--batch-size", "3",
                  "--workers", "0", code=130)
     assert "rows up to line 7 are committed" in result.output
     assert _scalar("SELECT count(*) FROM cards") == 5  # two batches of 3, one row refused
     assert _scalar("SELECT last_line FROM import_runs") == 7
 
-    monkeypatch.setattr(importer, "import_batch", real)
+    monkeypatch.setattr(importer, "store_batch", real)
     result = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--batch-size", "3",
                  "--workers", "1")
     assert "10 imported, 1 rejected of 11 rows" in result.output
@@ -198,4 +198,30 @@ def test_every_imported_row_is_audited_as_a_clerks_requests_and_gets_its_own_slo
                    "FROM cards") == 5
     assert _scalar("SELECT count(*) FROM status_entries") == 5
     assert _scalar("SELECT sum(allocated) FROM status_lists") == 5
+    assert "ok:" in run("audit", "verify").output
+
+
+def test_a_batch_whose_slot_a_clerk_took_meanwhile_is_drawn_again(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = write_csv(tmp_path / "people.csv", [person(i) for i in range(5)])
+    real = importer.Drawing.jobs
+    stolen: list[tuple[int, int]] = []
+
+    def jobs_then_a_clerk_issues(self, sessions, rows):
+        jobs = real(self, sessions, rows)
+        if not stolen:  # a desk's card takes the first row's slot before the batch is stored
+            slot = jobs[0].slot
+            stolen.append((slot.list_id, slot.idx))
+            with sessions() as session:
+                session.execute(text("INSERT INTO status_entries (list_id, idx, status) "
+                                     "VALUES (:l, :i, 0)"), {"l": slot.list_id, "i": slot.idx})
+                session.commit()
+        return jobs
+
+    monkeypatch.setattr(importer.Drawing, "jobs", jobs_then_a_clerk_issues)
+    result = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--workers", "0")
+    assert "5 imported, 0 rejected of 5 rows" in result.output
+    slots = _column("SELECT status_list_id || ':' || status_idx FROM cards")
+    assert len(set(slots)) == 5 and "{}:{}".format(*stolen[0]) not in slots
+    assert _scalar("SELECT count(*) FROM audit_events WHERE action = 'card.issue'") == 5
     assert "ok:" in run("audit", "verify").output

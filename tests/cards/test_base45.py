@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idsvc.cards.base45 import Base45Error, b45decode
+from idsvc.cards.base45 import Base45Error, b45decode, b45encode
 
 
 # 8,190-8,194 bytes straddle the precomputed lane mask (4,096 groups); 20,000 goes past it.
@@ -51,3 +51,8 @@ def test_a_group_above_65535_is_refused_at_any_length(groups):
         b45decode(valid[:-3] + ":::")
     with pytest.raises(Base45Error):
         b45decode(":::" + valid[3:])
+
+
+@given(st.binary(max_size=900))
+def test_the_encoder_writes_what_the_reference_writes(data):
+    assert b45encode(data) == base45.b45encode(data)

@@ -17,6 +17,7 @@ from idsvc.enrollment.photo import (
     PORTRAIT_SIZE,
     PhotoLimits,
     normalise_portrait,
+    portrait_face,
     qr_thumbnail,
 )
 from idsvc.errors import DomainError, Invalid
@@ -312,6 +313,13 @@ def test_qr_thumbnail_is_deterministic(portrait: bytes) -> None:
 
 def test_qr_thumbnail_uses_the_budget(portrait: bytes) -> None:
     assert len(qr_thumbnail(portrait, 300)) < len(qr_thumbnail(portrait, 2000))
+
+
+def test_a_face_encodes_each_step_of_the_ladder_once(portrait: bytes) -> None:
+    face = portrait_face(portrait)
+    assert qr_thumbnail(face, 400) == qr_thumbnail(portrait, 400)
+    first = face.step(3)
+    assert face.step(3) is first  # issuance trying a smaller budget pays nothing twice
 
 
 def test_qr_thumbnail_refuses_an_impossible_budget(portrait: bytes) -> None:

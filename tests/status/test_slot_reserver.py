@@ -1,5 +1,5 @@
-"""Status-list slots for a whole import batch (idsvc.status.service.SlotPool): the same
-slots `allocate_slot` gives, one lock and a few queries per batch instead of per card."""
+"""Status-list slots for cards signed before they are stored (idsvc.status.service.
+SlotReserver, used by imports): the slots `allocate_slot` gives, never one twice."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from idsvc import migrations
 from idsvc.db import make_engine, make_sessionmaker
 from idsvc.status.models import StatusEntry, StatusList
-from idsvc.status.service import FILL_LIMIT, Slot, SlotPool, allocate_slot
+from idsvc.status.service import FILL_LIMIT, Slot, SlotReserver, allocate_slot, settle
 
 SIZE = 16  # a tiny list fills after 12 cards, so a batch spans several lists
 
@@ -37,18 +37,21 @@ def _allocated(session: Session) -> dict[int, int]:
             if row.id is not None}
 
 
-def test_a_batch_fills_lists_to_the_limit_and_counts_every_entry(session: Session) -> None:
-    pool = SlotPool(session, size=SIZE)
-    slots = []
-    for _ in range(30):
-        pool.prepare()
-        slots.append(pool.take())
-        session.flush()
-    pool.settle()
+def _store(session: Session, slots: list[Slot]) -> None:
+    session.add_all(StatusEntry(list_id=s.list_id, idx=s.idx, status=0) for s in slots)
+    settle(session, {s.list_id for s in slots})
     session.commit()
-    assert len(set(slots)) == 30
+
+
+def test_reserved_slots_fill_lists_to_the_limit_and_are_counted_once_stored(
+        session: Session) -> None:
+    reserver = SlotReserver(size=SIZE)
+    slots = reserver.reserve(session, 30)
+    session.commit()
+    assert len(set(slots)) == 30 and all(0 <= slot.idx < SIZE for slot in slots)
     assert sorted(Counter(slot.list_id for slot in slots).values()) == [6, 12, 12]
-    assert all(0 <= slot.idx < SIZE for slot in slots)
+    _store(session, slots)
+    reserver.forget(slots)
     assert _allocated(session) == _entries(session)
     assert max(_allocated(session).values()) <= SIZE * FILL_LIMIT
     # One at a time afterwards carries on where the batch left off.
@@ -58,24 +61,12 @@ def test_a_batch_fills_lists_to_the_limit_and_counts_every_entry(session: Sessio
     assert _allocated(session) == _entries(session)
 
 
-def test_a_card_rolled_back_to_its_savepoint_leaves_its_slot_free(session: Session) -> None:
-    pool = SlotPool(session, size=SIZE)
-    kept: list[Slot] = []
-    dropped: list[Slot] = []
-    for i in range(8):
-        pool.prepare()
-        savepoint = session.begin_nested()
-        slot = pool.take()
-        session.flush()
-        if i % 2:
-            savepoint.rollback()
-            dropped.append(slot)
-        else:
-            savepoint.commit()
-            kept.append(slot)
-    pool.settle()
+def test_slots_still_being_signed_are_never_handed_out_again(session: Session) -> None:
+    reserver = SlotReserver(size=SIZE)
+    first = reserver.reserve(session, 8)
+    second = reserver.reserve(session, 8)  # the next batch, drawn before the first is stored
     session.commit()
-    assert _entries(session) == _allocated(session) == {kept[0].list_id: 4}
-    stored = set(session.exec(select(StatusEntry.idx)))
-    assert stored == {slot.idx for slot in kept}
-    assert not stored & {slot.idx for slot in dropped}
+    assert not set(first) & set(second)
+    assert len({slot.list_id for slot in first + second}) == 2  # 12 fit in the first list
+    _store(session, first + second)
+    assert sum(_entries(session).values()) == 16
