@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from idsvc.audit.models import AuditEvent
-from idsvc.audit.service import verify_log
+from idsvc.audit.service import Actor, Entry, append_entries, record, verify_log
 from tests.factories import enroll_and_approve
 
 
@@ -72,3 +72,24 @@ def test_inserted_row_is_detected(client, clerk, session):
                            prev_hash="f" * 64, hash="e" * 64))
     session.flush()
     assert not verify_log(session).ok
+
+
+def test_entries_appended_together_chain_like_single_records(session):
+    staff = Actor("staff", "s1")
+    record(session, actor=staff, action="application.create", subject_type="application",
+           subject_id="a1", details={"possible_duplicate": False})
+    before = session.exec(select(func.max(AuditEvent.id))).one()
+    append_entries(session, [
+        Entry.of(staff, "application.photo", "application", "a1"),
+        Entry.of(staff, "card.issue", "card", "c1", {"number": "123", "version": 1}),
+    ])
+    record(session, actor=staff, action="card.read", subject_type="card", subject_id="c1")
+    rows = session.exec(select(AuditEvent).where(AuditEvent.id > before)
+                        .order_by(AuditEvent.id)).all()
+    assert [(r.action, r.subject_id, r.details) for r in rows] == [
+        ("application.photo", "a1", "{}"),
+        ("card.issue", "c1", '{"number":"123","version":1}'),
+        ("card.read", "c1", "{}")]
+    assert rows[0].at == rows[1].at  # stamped with the time of the append
+    assert rows[1].prev_hash == rows[0].hash and rows[2].prev_hash == rows[1].hash
+    assert verify_log(session).ok

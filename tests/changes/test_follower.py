@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 from idsvc import migrations
 from idsvc.changes.follower import Follower
@@ -25,27 +26,35 @@ def _publish(sessions, ref: str, value: int) -> None:
         session.commit()
 
 
-def test_the_polling_thread_brings_other_workers_changes_without_requests_waiting(scratch_url):
-    engine, sessions = _feed(scratch_url)
+@contextmanager
+def _polling(url: str, poll_seconds: float):
+    """A follower reading the feed from its thread, once it has loaded the mirrors."""
+    engine, sessions = _feed(url)
     statuses = StatusMirror()
-    follower = Follower([statuses], poll_seconds=0.05)
+    follower = Follower([statuses], poll_seconds=poll_seconds)
     follower.start_polling(sessions)
     try:
         deadline = time.monotonic() + 10
         while follower.due() and time.monotonic() < deadline:  # the first read, at start
             time.sleep(0.01)
         assert not follower.due()
+        yield follower, statuses, sessions
+    finally:
+        follower.stop_polling()
+        engine.dispose()
+
+
+def test_the_polling_thread_brings_other_workers_changes_without_requests_waiting(scratch_url):
+    with _polling(scratch_url, 0.05) as (follower, statuses, sessions):
         _publish(sessions, "7:new", 16)
         _publish(sessions, "7:3", 1)  # revoked by another worker
         waited_for = []
+        deadline = time.monotonic() + 10
         while statuses.status(7, 3) != 1 and time.monotonic() < deadline:
             waited_for.append(follower.due())
             time.sleep(0.01)
         assert statuses.status(7, 3) == 1
         assert not any(waited_for)  # no request would have had to read the feed itself
-    finally:
-        follower.stop_polling()
-        engine.dispose()
 
 
 def test_without_the_thread_a_request_reads_the_feed_once_its_interval_passed(scratch_url):
@@ -63,22 +72,12 @@ def test_without_the_thread_a_request_reads_the_feed_once_its_interval_passed(sc
 
 
 def test_a_worker_s_own_write_is_read_at_once_even_while_the_thread_polls(scratch_url):
-    engine, sessions = _feed(scratch_url)
-    statuses = StatusMirror()
-    follower = Follower([statuses], poll_seconds=3600)
-    follower.start_polling(sessions)
-    try:
-        deadline = time.monotonic() + 10
-        while follower.due() and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with _polling(scratch_url, 3600) as (follower, statuses, sessions):
         _publish(sessions, "4:new", 8)
         follower.mark_stale()  # the commit hook of this worker's own sessions
         assert follower.due()
         follower.catch_up_if_due(sessions)
         assert statuses.status(4, 0) == 0 and not follower.due()
-    finally:
-        follower.stop_polling()
-        engine.dispose()
 
 
 def test_requests_arriving_together_read_the_feed_once(tmp_path):
