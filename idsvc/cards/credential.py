@@ -10,7 +10,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import cbor2
 
@@ -116,8 +116,9 @@ def encode(claims: dict[int, Any], signer: Signer) -> str:
     return b45encode(zlib.compress(signed, 9)).decode("ascii")
 
 
-@dataclass(frozen=True)
-class DecodedCredential:
+class DecodedCredential(NamedTuple):
+    """A decoded credential (a tuple, like `cose.Sign1`: one is made per verification)."""
+
     message: cose.Sign1
     claims: Mapping[Any, Any]
 
@@ -150,4 +151,4 @@ def decode(text: str) -> DecodedCredential:
     if not isinstance(claims, cose.CBOR_MAPS) or not isinstance(claims.get(CLAIM_169),
                                                                 cose.CBOR_MAPS):
         raise CredentialError("The payload carries no Claim 169.")
-    return DecodedCredential(message, claims)  # positional: keywords cost 0.3 µs per check
+    return DecodedCredential(message, claims)

@@ -8,10 +8,9 @@ same card gets the same verdict whichever way it is checked.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from idsvc.cards import credential
 from idsvc.crypto.cose import CBOR_MAPS
@@ -41,8 +40,9 @@ class KeyLookup(Protocol):
 StatusLookup = Callable[[str, int], int | None]
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
+    """A verdict and why (a tuple: one is made per verification)."""
+
     result: Result
     reason: str
     decoded: credential.DecodedCredential | None = None
