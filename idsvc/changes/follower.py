@@ -34,10 +34,11 @@ class Follower:
     never answers from a state older than its own last write. A full reload every
     `full_reload_seconds` is a safety net for entries purged while a worker slept.
 
-    A running app reads it every `poll_seconds` from a thread of its own
-    (`start_polling`), so requests wait for the feed only after this worker's own
-    writes, or when that thread has fallen behind; without the thread (tests, commands)
-    the first request after each interval reads it.
+    A running app reads it from a thread of its own (`start_polling`), twice per
+    `poll_seconds`, so the mirrors are never older than that bound and requests wait for
+    the feed only after this worker's own writes, or when that thread has fallen behind
+    the bound; without the thread (tests, commands) the first request after each
+    interval reads it.
 
     Callers hand it the primary's sessions, never a replica's (idsvc.changes.replica): a
     replica behind this worker's own last write would take the mirrors back in time.
@@ -63,10 +64,7 @@ class Follower:
         """Whether a request must read the feed before it answers."""
         if self._stale or self._last_id is None:
             return True
-        waited = time.monotonic() - self._polled_at
-        if self._poller is not None:  # the thread reads it; step in only if it fell behind
-            return waited >= 2 * self._poll_seconds + 1
-        return waited >= self._poll_seconds
+        return time.monotonic() - self._polled_at >= self._poll_seconds
 
     def catch_up_if_due(self, sessions: Callable[[], Session]) -> None:
         """Read the feed if it is time to; opens a session only then. Requests that
@@ -79,8 +77,8 @@ class Follower:
                     self._catch_up(session)
 
     def start_polling(self, sessions: Callable[[], Session]) -> None:
-        """Load the mirrors now and then read the feed every `poll_seconds` in a daemon
-        thread (nothing with a poll interval of 0: every request reads it then)."""
+        """Load the mirrors now and then read the feed every half `poll_seconds` in a
+        daemon thread (nothing with a poll interval of 0: every request reads it then)."""
         if self._poll_seconds <= 0 or self._poller is not None:
             return
         self._stop.clear()
@@ -97,6 +95,7 @@ class Follower:
     def _poll(self, sessions: Callable[[], Session]) -> None:
         failing = False
         while True:
+            started = time.monotonic()
             try:
                 with sessions() as session:
                     self.catch_up(session)
@@ -106,7 +105,9 @@ class Follower:
                     log.error("cannot read the change feed: %s",
                               type(getattr(exc, "orig", None) or exc).__name__)
                 failing = True
-            if self._stop.wait(self._poll_seconds):
+            # Every half interval from the start of the last read, so the bound holds.
+            pause = max(self._poll_seconds / 2 - (time.monotonic() - started), 0.0)
+            if self._stop.wait(pause):
                 return
 
     def refresh(self, session: Session) -> None:

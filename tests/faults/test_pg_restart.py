@@ -97,6 +97,14 @@ def _until_answers(server: Server, clerk: dict[str, str], number: str) -> None:
             time.sleep(0.2)
 
 
+def _until_verifies(server: Server, museum: Partner, qr: str) -> None:
+    deadline = time.monotonic() + 30
+    with server.client() as client:
+        while museum.verify(client, qr).status_code != 200:
+            assert time.monotonic() < deadline, "the worker never learnt of the partner key"
+            time.sleep(0.05)
+
+
 def _events(url: str) -> int:
     engine = make_engine(url)
     try:
@@ -120,6 +128,8 @@ def test_the_service_rides_out_a_postgresql_restart(cluster, tmp_path):
             number = approved_card(client, clerk, 0)
             qr = card_qr(client, clerk, number)
             museum = partner(client, admin)
+        for server in servers:  # the other worker learns of the new key within a poll
+            _until_verifies(server, museum, qr)
         with Load(servers, clerk, museum, number, qr) as load:
             time.sleep(1)
             for mode in ("fast", "immediate"):  # an orderly restart, then a crash
