@@ -66,7 +66,9 @@ def insert_rows(session: Session, columns: Columns, rows: Sequence[tuple[Any, ..
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection
-        statement = (f"COPY {columns.table.name} ({', '.join(columns.names)}) "
+        quote = connection.dialect.identifier_preparer.quote
+        statement = (f"COPY {quote(columns.table.name)} "
+                     f"({', '.join(quote(name) for name in columns.names)}) "
                      "FROM STDIN (FORMAT BINARY)")
         try:
             with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]

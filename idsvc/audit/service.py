@@ -64,6 +64,13 @@ def _lock_chain(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
 
 
+def hold_chain(session: Session) -> None:
+    """Take the chain's append lock now, until the transaction ends. Work that appends
+    at its end but locks other rows first (an import batch: status lists) takes it
+    before them, as a desk's approval does, so the two can never deadlock."""
+    _lock_chain(session)
+
+
 def _chain(event: AuditEvent, prev_hash: str) -> str:
     event.prev_hash = prev_hash
     event.hash = _digest(prev_hash=prev_hash, at=event.at, actor_type=event.actor_type,

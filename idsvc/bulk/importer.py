@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
 
-from idsvc.audit.service import Actor, Entry, append_entries, record
+from idsvc.audit.service import Actor, Entry, append_entries, hold_chain, record
 from idsvc.bulk.columns import Rejection
 from idsvc.bulk.models import ImportRejection, ImportRun
 from idsvc.bulk.preparation import (
@@ -44,7 +44,7 @@ from idsvc.centres.service import find_centre
 from idsvc.clock import utcnow
 from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
-from idsvc.crypto.keyring import active_signer
+from idsvc.crypto.keyring import active_signer, still_signing
 from idsvc.enrollment.models import Application
 from idsvc.enrollment.photo import PhotoLimits
 from idsvc.enrollment.policy import Policy
@@ -54,7 +54,7 @@ from idsvc.rows import Columns, insert_rows
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission, can
 from idsvc.staff.service import actor_of, find_staff
-from idsvc.status.service import SlotReserver, settle
+from idsvc.status.service import SlotReserver, lock_lists, settle
 
 DEFAULT_BATCH = 1000
 _RETRIES = 3  # a batch whose number or slot a clerk's card took meanwhile is drawn again
@@ -150,12 +150,23 @@ class Drawing:
         self._slots.forget([job.slot for job in jobs])
 
 
-def store_batch(session: Session, outcomes: list[Outcome], *, run: ImportRun,
-                actor: Actor) -> None:
+def store_batch(session: Session, outcomes: list[Outcome], *, run: ImportRun, actor: Actor,
+                kid: str) -> None:
     """Store a prepared batch and move the run's progress past it, in the caller's
     transaction. A row matching a resident who holds or seeks a card, in the database
-    or earlier in the batch, is refused unless the run allows duplicates."""
+    or earlier in the batch, is refused unless the run allows duplicates.
+
+    Locks come first, in the order the desks take them: the signing key (so it cannot
+    be rotated or declared compromised under the batch), the audit chain, the batch's
+    status lists. Desks' audited actions wait for the batch's commit meanwhile.
+    """
+    if not still_signing(session, kid):
+        raise Conflict("The signing key changed during the import (rotated, retired or "
+                       "compromised); run the same command again to go on with the new key.",
+                       code="signing_key_changed")
     prepared = [outcome for outcome in outcomes if isinstance(outcome, Prepared)]
+    hold_chain(session)
+    lock_lists(session, {row.job.slot.list_id for row in prepared})
     holders = holders_matching(session, {row.match_key for row in prepared})
     refused = [r for outcome in outcomes if not isinstance(outcome, Prepared)
                for r in outcome.rejections]
@@ -232,25 +243,60 @@ def _preparer(importer: Importer, run: ImportRun, staff: Staff, session: Session
                        photo_limits=PhotoLimits(max_bytes=settings.photo_max_bytes))
 
 
+# What a desk's card may take while a batch is being signed: the batch is drawn again.
+# PostgreSQL names the constraint; SQLite names its columns.
+_TAKEN_CONSTRAINTS = frozenset({"pk_status_entries", "uq_cards_status_slot",
+                                "uq_cards_number_in_use", "uq_cards_number_version"})
+_TAKEN_COLUMNS = ("status_entries.list_id", "cards.status_list_id", "cards.number")
+_RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock, serialization failure: try it again
+
+
+def _constraint(error: IntegrityError) -> str | None:
+    return getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+
+
+def _taken_meanwhile(error: IntegrityError) -> bool:
+    constraint = _constraint(error)
+    if constraint is not None:
+        return constraint in _TAKEN_CONSTRAINTS
+    message = str(error.orig)
+    return message.startswith("UNIQUE constraint failed: ") and any(
+        column in message for column in _TAKEN_COLUMNS)
+
+
 def _store(importer: Importer, batch: _Batch, *, run: ImportRun, options: ImportOptions,
-           drawing: Drawing, preparers: Preparers) -> ImportRun:
-    """Store one prepared batch, drawing it again if a number or slot was taken."""
+           drawing: Drawing, preparers: Preparers, kid: str) -> ImportRun:
+    """Store one prepared batch: drawn and signed again if a desk's card took one of its
+    numbers or slots meanwhile, tried again after a deadlock."""
     outcomes = batch.outcomes()
     for attempt in range(_RETRIES):
         try:
             with importer.sessions() as session:
                 locked = _locked_run(session, run.id, last_line=run.last_line)  # type: ignore[arg-type]
                 staff = _importer_staff(session, options.username)
-                store_batch(session, outcomes, run=locked, actor=actor_of(staff))
+                store_batch(session, outcomes, run=locked, actor=actor_of(staff), kid=kid)
                 session.commit()
             drawing.forget(batch.jobs)
             return locked
-        except IntegrityError:
-            drawing.forget(batch.jobs)
+        except IntegrityError as exc:
+            if not _taken_meanwhile(exc):
+                drawing.forget(batch.jobs)
+                constraint = _constraint(exc)
+                raise Conflict("The batch conflicts with another change to the database"
+                               f"{f' ({constraint})' if constraint else ''}; nothing of it "
+                               "was stored. Run the same command again.",
+                               code="import_conflict") from None
             if attempt == _RETRIES - 1:
-                raise
+                drawing.forget(batch.jobs)
+                raise Conflict("Desks kept taking this batch's card numbers or slots; run "
+                               "the same command again.", code="import_conflict") from None
+            drawing.forget(batch.jobs)
             batch.jobs = drawing.jobs(importer.sessions, batch.rows)
             outcomes = preparers.submit(batch.jobs)()
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in _RETRY_SQLSTATES or \
+                    attempt == _RETRIES - 1:
+                raise
     raise AssertionError("unreachable")
 
 
@@ -276,6 +322,7 @@ def run_import(importer: Importer, source: ImportSource, options: ImportOptions,
     assert run.id is not None
     with importer.sessions() as session:
         preparer = _preparer(importer, run, _importer_staff(session, options.username), session)
+    kid = preparer.kid
     drawing = Drawing(list_size=importer.settings.status_list_size)
     with Preparers(preparer, workers=options.workers) as preparers:
         waiting: _Batch | None = None
@@ -284,12 +331,12 @@ def run_import(importer: Importer, source: ImportSource, options: ImportOptions,
             batch = _Batch(rows, jobs, preparers.submit(jobs))  # prepared while we store
             if waiting is not None:
                 run = _store(importer, waiting, run=run, options=options, drawing=drawing,
-                             preparers=preparers)
+                             preparers=preparers, kid=kid)
                 on_progress(run)
             waiting = batch
         if waiting is not None:
             run = _store(importer, waiting, run=run, options=options, drawing=drawing,
-                         preparers=preparers)
+                         preparers=preparers, kid=kid)
             on_progress(run)
     with importer.sessions() as session:
         run = _locked_run(session, run.id, last_line=run.last_line)

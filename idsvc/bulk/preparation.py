@@ -13,10 +13,12 @@ sealed and signed; the importer adds what depends on the other rows and the data
 
 from __future__ import annotations
 
-import multiprocessing
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -40,7 +42,7 @@ from idsvc.enrollment.models import DocumentCheck
 from idsvc.enrollment.photo import PhotoLimits, card_portrait_and_face
 from idsvc.enrollment.policy import DocumentType, Policy
 from idsvc.enrollment.service import ApplicationStatus, approval_gaps, document_kind
-from idsvc.errors import DomainError
+from idsvc.errors import DomainError, Unavailable
 from idsvc.residents.models import Resident
 from idsvc.residents.schemas import PersonalData
 from idsvc.residents.service import PHOTO_FIELD, seal_record
@@ -69,13 +71,14 @@ _ERROR_COLUMNS = {"unknown_document_type": DOCUMENTS, "document_already_recorded
 class Preparer:
     """What preparing a run's rows needs, sent once to each worker process."""
 
-    keys: MasterKey
+    keys: MasterKey = field(repr=False)
     issuer: str
     timezone: str
     policy: Policy
     qr_max_version: int
     kid: str
-    signing_key: bytes  # PKCS#8 DER: key objects cannot be sent to another process
+    # PKCS#8 DER: key objects cannot be sent to another process
+    signing_key: bytes = field(repr=False)
     centre_id: int
     staff_id: str
     run_id: int
@@ -237,40 +240,49 @@ def _start_worker(preparer: Preparer) -> None:
     _worker = RowPreparation(preparer)
 
 
-def _prepare_in_worker(job: Job) -> Outcome:
+def _prepare_in_worker(jobs: list[Job]) -> list[Outcome]:
     assert _worker is not None, "the pool's initializer sets it"
-    return _worker.prepare(job)
+    return [_worker.prepare(job) for job in jobs]
 
 
 class Preparers:
     """Rows prepared by `workers` other processes, or in this one (0). `submit` hands a
     batch over and returns how to wait for it, so the importer stores one batch while
-    the next is being prepared."""
+    the next is being prepared. A worker that dies (killed, out of memory) stops the
+    import with `import_worker_failed` rather than leaving it waiting."""
 
     def __init__(self, preparer: Preparer, *, workers: int) -> None:
         self._workers = workers
-        self._pool = None
-        self._here = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._here: RowPreparation | None = None
         if workers > 0:
             # spawn: a fresh interpreter, not a copy of this one's database connections
-            self._pool = multiprocessing.get_context("spawn").Pool(
-                workers, initializer=_start_worker, initargs=(preparer,))
+            self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                                             initializer=_start_worker, initargs=(preparer,))
         else:
             self._here = RowPreparation(preparer)
 
     def submit(self, jobs: list[Job]) -> Callable[[], list[Outcome]]:
-        if self._pool is None:
-            here = self._here
-            assert here is not None
+        here = self._here
+        if here is not None:
             return lambda: [here.prepare(job) for job in jobs]
-        pending = self._pool.map_async(_prepare_in_worker, jobs,
-                                       chunksize=max(1, len(jobs) // (8 * self._workers)))
-        return pending.get
+        assert self._pool is not None
+        size = max(1, len(jobs) // (8 * self._workers))
+        pending = [self._pool.submit(_prepare_in_worker, jobs[start : start + size])
+                   for start in range(0, len(jobs), size)]
+
+        def outcomes() -> list[Outcome]:
+            try:
+                return [outcome for part in pending for outcome in part.result()]
+            except BrokenProcessPool as exc:
+                raise Unavailable("A process preparing rows stopped (killed, or out of "
+                                  "memory); nothing of its batch was stored. Run the same "
+                                  "command again.", code="import_worker_failed") from exc
+        return outcomes
 
     def __enter__(self) -> Preparers:
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
+            self._pool.shutdown(wait=True, cancel_futures=True)

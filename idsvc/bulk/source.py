@@ -28,7 +28,7 @@ class SourceRow:
     problem: Rejection | None = None
 
     def photo_bytes(self) -> bytes:
-        """Read only when the row is prepared: a batch never holds all its photos."""
+        """Read by the process that prepares the row (idsvc.bulk.preparation)."""
         assert self.photo is not None
         try:
             return self.photo.read_bytes()

@@ -110,14 +110,6 @@ def unprintable_field(person: PersonalData) -> str | None:
     return render.unprintable_field(person.full_name, contact.one_line() if contact else None)
 
 
-def _unused_number(session: Session) -> str:
-    for _ in range(20):
-        number = numbers.new_card_number()
-        if session.exec(select(Card.id).where(Card.number == number)).first() is None:
-            return number
-    raise Conflict("Could not draw a free card number; try again.", code="number_exhausted")
-
-
 def unused_numbers(session: Session, count: int, *, taken: set[str]) -> list[str]:
     """`count` distinct new card numbers that no card and nothing in `taken` has (the
     numbers of cards being signed, not stored yet): one query per draw."""
@@ -169,7 +161,7 @@ def _with_photo(subject: credential.CredentialSubject, validity: credential.Vali
     return None
 
 
-def sign_to_fit(subject: credential.CredentialSubject, validity: credential.Validity,
+def _sign_to_fit(subject: credential.CredentialSubject, validity: credential.Validity,
                 signer: Signer, face: Face, capacity: int) -> tuple[str, bool]:
     """The QR text within `capacity`, and whether it carries the face.
 
@@ -205,7 +197,7 @@ def sign_card(*, person: PersonalData, face: Face, number: str, version: int, sl
         status_uri=status_uri(signing.issuer, slot.list_id),
         status_idx=slot.idx,
     )
-    text, has_photo = sign_to_fit(_subject(number, version, person), validity, signing.signer,
+    text, has_photo = _sign_to_fit(_subject(number, version, person), validity, signing.signer,
                                   face, alphanumeric_capacity(signing.qr_max_version))
     return SignedCard(text, has_photo, expires_on)
 
@@ -234,7 +226,7 @@ def issue_card(
     portrait = residents.read_photo(resident, context.keys)
     if portrait is None:
         raise Invalid("The resident has no photo.", code="photo_required")
-    number = number or _unused_number(session)
+    number = number or unused_numbers(session, 1, taken=set())[0]
     version = next_version(session, number)
     now = utcnow()
     slot = allocate_slot(session, size=context.status_list_size)

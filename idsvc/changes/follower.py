@@ -77,8 +77,8 @@ class Follower:
                     self._catch_up(session)
 
     def start_polling(self, sessions: Callable[[], Session]) -> None:
-        """Load the mirrors now and then read the feed every half `poll_seconds` in a
-        daemon thread (nothing with a poll interval of 0: every request reads it then)."""
+        """Read the feed in a daemon thread, at once (loading the mirrors) and then every
+        half `poll_seconds` (no thread with a poll interval of 0: every request reads it)."""
         if self._poll_seconds <= 0 or self._poller is not None:
             return
         self._stop.clear()

@@ -68,6 +68,14 @@ def active_key(session: Session) -> SigningKey | None:
     return session.exec(statement).first()
 
 
+def still_signing(session: Session, kid: str) -> bool:
+    """Whether `kid` is still the active key, holding its row until the caller commits:
+    rotating, retiring or declaring it compromised then waits, so cards signed ahead (an
+    import's batch) are stored only under a key that was active throughout."""
+    key = session.get(SigningKey, kid, with_for_update={"read": True}, populate_existing=True)
+    return key is not None and key.state == KeyState.ACTIVE
+
+
 def ensure_signing_key(session: Session, *, keys_dir: Path) -> SigningKey:
     """The active key, generated on first run."""
     return active_key(session) or generate_signing_key(session, keys_dir=keys_dir)

@@ -76,22 +76,17 @@ def normalise_portrait(data: bytes, limits: PhotoLimits = PhotoLimits()) -> byte
     return _encode(portrait, "JPEG", quality=_PORTRAIT_QUALITY, optimize=True)
 
 
-def card_portrait(data: bytes, limits: PhotoLimits = PhotoLimits()) -> bytes:
-    """`normalise_portrait(data)`, except that a file which already is such a portrait
-    is kept as it is rather than decoded, resized and encoded again.
+def card_portrait_and_face(data: bytes,
+                           limits: PhotoLimits = PhotoLimits()) -> tuple[bytes, Face]:
+    """`normalise_portrait(data)`, and the face its QR thumbnail is made from; except
+    that a file which already is such a portrait is kept as it is rather than decoded,
+    resized and encoded again.
 
     Bulk imports use it: their photos are often portraits this function (or another
     card system) already made, and re-encoding one costs most of a row's time and some
-    of its quality.
+    of its quality. A kept portrait is decoded once for both results: checking that its
+    pixels decode and cutting out the face are the same decoding.
     """
-    return card_portrait_and_face(data, limits)[0]
-
-
-def card_portrait_and_face(data: bytes,
-                           limits: PhotoLimits = PhotoLimits()) -> tuple[bytes, Face]:
-    """`card_portrait(data)` and the face its QR thumbnail is made from. A portrait that
-    is kept is decoded once for both: checking that its pixels decode and cutting out
-    the face are the same decoding."""
     _check_byte_size(data, limits)
     face = _kept_portrait_face(data, limits)
     if face is not None:
@@ -174,7 +169,7 @@ class Face:
 
 
 def portrait_face(portrait_jpeg: bytes) -> Face:
-    """The face of a stored portrait (one `normalise_portrait` or `card_portrait` made)."""
+    """The face of a stored portrait (one `normalise_portrait` made, or kept)."""
     with _refusing_bad_images(), Image.open(io.BytesIO(portrait_jpeg), formats=("JPEG",)) as img:
         return _face_of(img)
 

@@ -194,15 +194,9 @@ def set_documents(session: Session, *, application: Application,
 
 def store_photo(session: Session, *, application: Application, upload: bytes, staff: Staff,
                 keys: MasterKey, limits: PhotoLimits) -> None:
+    """Turn the upload into a card portrait (idsvc.enrollment.photo), keep it, audit it."""
     _require_pending(application)
-    store_portrait(session, application=application, staff=staff, keys=keys,
-                   portrait=normalise_portrait(upload, limits))
-
-
-def store_portrait(session: Session, *, application: Application, portrait: bytes,
-                   staff: Staff, keys: MasterKey) -> None:
-    """Keep a portrait that photo intake (idsvc.enrollment.photo) made, and audit it."""
-    _require_pending(application)
+    portrait = normalise_portrait(upload, limits)
     resident = residents.get_resident(session, application.resident_id)
     residents.set_photo(resident, portrait_jpeg=portrait, keys=keys)
     session.add(resident)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from pydantic import ValidationError
@@ -36,7 +36,7 @@ class SealedRecord:
     match_key: str
     wrapped_key: bytes
     personal_data: bytes
-    data_key: bytes
+    data_key: bytes = field(repr=False)
 
     def seal(self, field: str, data: bytes) -> bytes:
         """`seal_for` on this record, without unwrapping its key again."""

@@ -70,10 +70,12 @@ class SlotReserver:
     signature.
 
     The slots are `allocate_slot`'s: random free indices of the newest list with room,
-    below the fill limit, never reused. The list is not locked while the cards are being
-    signed, so the reserver remembers what it handed out until `forget` (once stored or
-    given up): its own cards never share a slot, and the status entries' unique key
-    refuses one a clerk's card took meanwhile (the caller then redraws that batch).
+    never reused. The list is not locked while the cards are being signed, so the
+    reserver remembers what it handed out until `forget` (once stored or given up): its
+    own cards never share a slot, and the status entries' unique key refuses one a desk's
+    card took meanwhile (the caller then redraws that batch). The fill limit counts what
+    is stored and what this reserver holds, not what desks take meanwhile, so a list may
+    end a few cards past it: the limit keeps random draws cheap, nothing depends on it.
     `settle` counts the stored entries into each list's `allocated` under the list's lock.
     """
 
@@ -99,7 +101,11 @@ class SlotReserver:
 
     def forget(self, slots: list[Slot]) -> None:
         for slot in slots:
-            self._pending.get(slot.list_id, set()).discard(slot.idx)
+            pending = self._pending.get(slot.list_id)
+            if pending is not None:
+                pending.discard(slot.idx)
+                if not pending:
+                    del self._pending[slot.list_id]
 
     def _draw(self, session: Session, status_list: StatusList, count: int) -> list[int]:
         pending = self._pending[status_list.id]  # type: ignore[index]
@@ -113,6 +119,16 @@ class SlotReserver:
         free = list(candidates - set(session.exec(statement)))
         _RANDOM.shuffle(free)  # a set iterates in index order: issue order must not show
         return free
+
+
+def lock_lists(session: Session, list_ids: set[int]) -> None:
+    """Lock these lists until the transaction ends, in id order (as `settle` does), before
+    storing entries in them in bulk: a desk allocating a slot then waits instead of
+    racing for the same index."""
+    if list_ids:
+        statement = (select(StatusList.id).where(StatusList.id.in_(list_ids))  # type: ignore[union-attr]
+                     .order_by(StatusList.id).with_for_update())  # type: ignore[arg-type]
+        session.exec(statement).all()
 
 
 def settle(session: Session, list_ids: set[int]) -> None:

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlmodel import Session
 
 from idsvc.app import create_app
+from idsvc.audit.service import Actor
 from idsvc.bulk import importer
+from idsvc.bulk.preparation import Job, Preparer, Preparers
+from idsvc.bulk.source import SourceRow
 from idsvc.config import get_settings
+from idsvc.crypto import keyring
+from idsvc.crypto.envelope import MasterKey
 from idsvc.db import make_engine
+from idsvc.enrollment.photo import PhotoLimits
+from idsvc.enrollment.policy import load_policy
+from idsvc.errors import Unavailable
+from idsvc.status.service import Slot
 from tests.bulk.conftest import Run, person, write_csv
 from tests.conftest import PASSWORD
 from tests.factories import card_qr, partner_headers
@@ -225,3 +236,45 @@ def test_a_batch_whose_slot_a_clerk_took_meanwhile_is_drawn_again(
     assert len(set(slots)) == 5 and "{}:{}".format(*stolen[0]) not in slots
     assert _scalar("SELECT count(*) FROM audit_events WHERE action = 'card.issue'") == 5
     assert "ok:" in run("audit", "verify").output
+
+
+def test_a_signing_key_rotated_during_the_import_stops_it_until_run_again(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = write_csv(tmp_path / "people.csv", [person(i) for i in range(6)])
+    real = importer._store
+    calls: list[int] = []
+
+    def rotating_before_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # an administrator rotates while the batch is being signed
+            engine = make_engine(get_settings().database_url)
+            with Session(engine) as other:
+                keyring.rotate(other, keys_dir=get_settings().keys_dir, actor=Actor.system())
+                other.commit()
+            engine.dispose()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "_store", rotating_before_the_second)
+    result = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--batch-size", "3",
+                 "--workers", "0", code=1)
+    assert "signing_key_changed" in result.output
+    assert _scalar("SELECT count(*) FROM cards") == 3  # the first batch, signed before
+    monkeypatch.setattr(importer, "_store", real)
+    result = run("import", str(source), "--centre", "NORTH", "--as", "sam", "--batch-size", "3",
+                 "--workers", "0")
+    assert "6 imported, 0 rejected of 6 rows" in result.output
+    kids = _column("SELECT c.kid FROM cards c ORDER BY c.issued_at")
+    active = _column("SELECT kid FROM signing_keys WHERE state = 'active'")
+    assert kids[3:] == active * 3 and active[0] not in kids[:3]
+
+
+def test_a_worker_that_cannot_start_stops_the_import_with_a_clear_error() -> None:
+    broken = Preparer(keys=MasterKey.from_secret(os.urandom(32)), issuer="https://x.example",
+                      timezone="UTC", policy=load_policy(), qr_max_version=20, kid="k",
+                      signing_key=b"not a key", centre_id=1, staff_id="s", run_id=1,
+                      photo_limits=PhotoLimits())
+    with Preparers(broken, workers=1) as preparers:
+        wait = preparers.submit([Job(SourceRow(2, {}), "123456789012", Slot(1, 1))])
+        with pytest.raises(Unavailable) as caught:
+            wait()
+    assert caught.value.code == "import_worker_failed"

@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from idsvc.enrollment.photo import PORTRAIT_SIZE, card_portrait, normalise_portrait
+from idsvc.enrollment.photo import PORTRAIT_SIZE, card_portrait_and_face, normalise_portrait
 from idsvc.errors import DomainError
 from tests.factories import portrait
 
@@ -27,10 +27,14 @@ def _exif_with_gps() -> bytes:
     return exif.tobytes()
 
 
+def _card_portrait(data: bytes) -> bytes:
+    return card_portrait_and_face(data)[0]
+
+
 def test_a_card_portrait_is_kept_byte_for_byte() -> None:
-    assert card_portrait(CARD_PORTRAIT) == CARD_PORTRAIT
+    assert _card_portrait(CARD_PORTRAIT) == CARD_PORTRAIT
     progressive = _jpeg(progressive=True)
-    assert card_portrait(progressive) == progressive
+    assert _card_portrait(progressive) == progressive
 
 
 @pytest.mark.parametrize("upload", [
@@ -43,7 +47,7 @@ def test_a_card_portrait_is_kept_byte_for_byte() -> None:
     pytest.param(portrait(), id="phone-photo"),
 ])
 def test_anything_else_is_normalised_like_an_upload(upload: bytes) -> None:
-    result = card_portrait(upload)
+    result = _card_portrait(upload)
     assert result != upload
     assert result == normalise_portrait(upload)
     with Image.open(io.BytesIO(result)) as img:
@@ -57,5 +61,5 @@ def test_what_an_upload_may_not_be_is_refused_with_the_same_code(upload: bytes) 
     with pytest.raises(DomainError) as expected:
         normalise_portrait(upload)
     with pytest.raises(DomainError) as refused:
-        card_portrait(upload)
+        _card_portrait(upload)
     assert refused.value.code == expected.value.code
