@@ -38,6 +38,7 @@ class Columns:
         self.table: Table = model.__table__  # type: ignore[attr-defined]
         columns = [c for c in self.table.columns if c.name not in skip]
         self.names = tuple(c.name for c in columns)
+        self._known = frozenset(self.names)
         self._defaults = {c.name: c.default.arg for c in columns
                           if c.default is not None and not callable(c.default.arg)}
         self._required = frozenset(c.name for c in columns
@@ -47,7 +48,7 @@ class Columns:
     def row(self, **values: Any) -> tuple[Any, ...]:
         """The row of `values`, with every other column at its model default (or NULL).
         Times must be aware UTC, as the models keep them."""
-        unknown = values.keys() - set(self.names)
+        unknown = values.keys() - self._known
         missing = self._required - values.keys()
         if unknown or missing:
             raise ValueError(f"{self.table.name}: unknown {sorted(unknown)}, "

@@ -28,10 +28,6 @@ from idsvc.audit.service import Actor, Entry, append_entries, hold_chain, record
 from idsvc.bulk.columns import Rejection
 from idsvc.bulk.models import ImportRejection, ImportRun
 from idsvc.bulk.preparation import (
-    CARDS,
-    DOCUMENT_CHECKS,
-    RESIDENTS,
-    STATUS_ENTRIES,
     Job,
     Outcome,
     Prepared,
@@ -39,26 +35,25 @@ from idsvc.bulk.preparation import (
     Preparers,
 )
 from idsvc.bulk.source import ImportSource, SourceRow
-from idsvc.cards.service import unused_numbers
+from idsvc.cards.service import CARD_ROWS, unused_numbers
 from idsvc.centres.service import find_centre
 from idsvc.clock import utcnow
 from idsvc.config import Settings
 from idsvc.crypto.envelope import MasterKey
 from idsvc.crypto.keyring import active_signer, still_signing
-from idsvc.enrollment.models import Application
 from idsvc.enrollment.photo import PhotoLimits
 from idsvc.enrollment.policy import Policy
-from idsvc.enrollment.service import holders_matching
+from idsvc.enrollment.service import APPLICATION_ROWS, DOCUMENT_ROWS, holders_matching
 from idsvc.errors import Conflict, Forbidden, NotFound
+from idsvc.residents.service import RESIDENT_ROWS
 from idsvc.rows import Columns, insert_rows
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission, can
 from idsvc.staff.service import actor_of, find_staff
-from idsvc.status.service import SlotReserver, lock_lists, settle
+from idsvc.status.service import ENTRY_ROWS, SlotReserver, lock_lists, settle
 
 DEFAULT_BATCH = 1000
 _RETRIES = 3  # a batch whose number or slot a clerk's card took meanwhile is drawn again
-APPLICATIONS = Columns(Application, skip=())
 REJECTIONS = Columns(ImportRejection)
 
 
@@ -183,7 +178,7 @@ def store_batch(session: Session, outcomes: list[Outcome], *, run: ImportRun, ac
         holders.setdefault(row.match_key, resident_id)  # later rows of the batch see it
         duplicate = other is not None
         stored.append(row)
-        applications.append(APPLICATIONS.row(
+        applications.append(APPLICATION_ROWS.row(
             **row.application_values, possible_duplicate_of=other,
             duplicate_override=duplicate, decision_note=row.duplicate_note if duplicate else None))
         entries += [Entry.of(actor, "application.create", "application", row.application_id,
@@ -192,11 +187,11 @@ def store_batch(session: Session, outcomes: list[Outcome], *, run: ImportRun, ac
                     Entry.of(actor, "application.approve", "application", row.application_id,
                              {"override_duplicate": duplicate}),
                     row.card_entry]
-    insert_rows(session, RESIDENTS, [row.resident for row in stored])
-    insert_rows(session, APPLICATIONS, applications)
-    insert_rows(session, DOCUMENT_CHECKS, [d for row in stored for d in row.documents])
-    insert_rows(session, STATUS_ENTRIES, [row.status_entry for row in stored])
-    insert_rows(session, CARDS, [row.card for row in stored])
+    insert_rows(session, RESIDENT_ROWS, [row.resident for row in stored])
+    insert_rows(session, APPLICATION_ROWS, applications)
+    insert_rows(session, DOCUMENT_ROWS, [d for row in stored for d in row.documents])
+    insert_rows(session, ENTRY_ROWS, [row.status_entry for row in stored])
+    insert_rows(session, CARD_ROWS, [row.card for row in stored])
     settle(session, {row.job.slot.list_id for row in stored})
     insert_rows(session, REJECTIONS, [REJECTIONS.row(run_id=run.id, line=r.line,
                                                      column_name=r.column, code=r.code,

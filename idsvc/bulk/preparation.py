@@ -33,27 +33,22 @@ from idsvc.bulk.columns import (
     documents_of,
 )
 from idsvc.bulk.source import SourceRow
-from idsvc.cards.models import Card
-from idsvc.cards.service import CardState, Signing, credential_field, sign_card
+from idsvc.cards.service import CARD_ROWS, CardState, Signing, credential_field, sign_card
 from idsvc.clock import local_date, utcnow
 from idsvc.crypto.envelope import MasterKey
 from idsvc.crypto.keyring import Signer
-from idsvc.enrollment.models import DocumentCheck
 from idsvc.enrollment.photo import PhotoLimits, card_portrait_and_face
 from idsvc.enrollment.policy import DocumentType, Policy
-from idsvc.enrollment.service import ApplicationStatus, approval_gaps, document_kind
+from idsvc.enrollment.service import (
+    DOCUMENT_ROWS,
+    ApplicationStatus,
+    approval_gaps,
+    document_kind,
+)
 from idsvc.errors import DomainError, Unavailable
-from idsvc.residents.models import Resident
 from idsvc.residents.schemas import PersonalData
-from idsvc.residents.service import PHOTO_FIELD, seal_record
-from idsvc.rows import Columns
-from idsvc.status.models import StatusEntry
-from idsvc.status.service import Slot, Status
-
-RESIDENTS = Columns(Resident, skip=())
-DOCUMENT_CHECKS = Columns(DocumentCheck)
-CARDS = Columns(Card, skip=())
-STATUS_ENTRIES = Columns(StatusEntry, skip=())
+from idsvc.residents.service import PHOTO_FIELD, RESIDENT_ROWS, seal_record
+from idsvc.status.service import ENTRY_ROWS, Slot, Status
 
 # Where each unmet approval requirement points in the file.
 _REQUIREMENT_COLUMNS = {
@@ -197,7 +192,7 @@ class RowPreparation:
         actor = p.actor
         return Prepared(
             line=row.line, job=job, match_key=record.match_key,
-            resident=RESIDENTS.row(
+            resident=RESIDENT_ROWS.row(
                 id=resident_id, match_key=record.match_key, wrapped_key=record.wrapped_key,
                 personal_data=record.personal_data,
                 photo=record.seal(PHOTO_FIELD, portrait), created_at=now, updated_at=now),
@@ -207,7 +202,7 @@ class RowPreparation:
                 "status": ApplicationStatus.APPROVED.value, "created_by": p.staff_id,
                 "created_at": now, "decided_by": p.staff_id, "decided_at": now},
             duplicate_note=record.seal(f"application:{application_id}:note", note.encode()),
-            documents=[DOCUMENT_CHECKS.row(
+            documents=[DOCUMENT_ROWS.row(
                 application_id=application_id, document_type=kind.code,
                 category=kind.category.value, points=kind.points, has_photo=kind.has_photo,
                 has_birth_date=kind.has_birth_date, checked_by=p.staff_id, checked_at=now)
@@ -217,7 +212,7 @@ class RowPreparation:
                                        {"document_type": kind.code, "points": kind.points})
                               for kind in kinds],
             photo_entry=Entry.of(actor, "application.photo", "application", application_id),
-            card=CARDS.row(
+            card=CARD_ROWS.row(
                 id=card_id, number=job.number, version=1, resident_id=resident_id,
                 application_id=application_id, state=CardState.ACTIVE.value, issued_at=now,
                 expires_on=signed.expires_on, status_list_id=job.slot.list_id,
@@ -227,7 +222,7 @@ class RowPreparation:
             card_entry=Entry.of(actor, "card.issue", "card", card_id,
                                 {"reason": "new", "number": job.number, "version": 1,
                                  "kid": p.kid, "qr_photo": signed.has_photo}),
-            status_entry=STATUS_ENTRIES.row(list_id=job.slot.list_id, idx=job.slot.idx,
+            status_entry=ENTRY_ROWS.row(list_id=job.slot.list_id, idx=job.slot.idx,
                                             status=Status.VALID.value),
         )
 

@@ -34,9 +34,11 @@ from idsvc.languages import display_name
 from idsvc.residents import service as residents
 from idsvc.residents.models import Resident
 from idsvc.residents.schemas import AddressKind, PersonalData
+from idsvc.rows import Columns
 from idsvc.status.service import Slot, allocate_slot, status_uri
 
 CREDENTIAL_FIELD = "credential"
+CARD_ROWS = Columns(Card, skip=())  # for bulk work (idsvc.rows): an import's batch
 # Below this many bytes a face thumbnail is no longer recognisable: leave it out.
 MIN_PHOTO_BYTES = 90
 

@@ -31,9 +31,14 @@ from idsvc.errors import Conflict, Forbidden, Invalid, NotFound
 from idsvc.residents import service as residents
 from idsvc.residents.models import Resident
 from idsvc.residents.schemas import PersonalData
+from idsvc.rows import Columns
 from idsvc.staff.models import Staff
 from idsvc.staff.roles import Permission, can
 from idsvc.staff.service import actor_of
+
+# Rows for bulk work (idsvc.rows): an import stores thousands per batch.
+APPLICATION_ROWS = Columns(Application, skip=())
+DOCUMENT_ROWS = Columns(DocumentCheck)
 
 
 class ApplicationStatus(StrEnum):

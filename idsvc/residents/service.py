@@ -16,6 +16,10 @@ from idsvc.crypto.envelope import MasterKey, open_sealed, seal
 from idsvc.errors import Invalid, NotFound
 from idsvc.residents.models import Resident
 from idsvc.residents.schemas import STORED, PersonalData
+from idsvc.rows import Columns
+
+# Residents' rows for bulk work (idsvc.rows): an import stores thousands per batch.
+RESIDENT_ROWS = Columns(Resident, skip=())
 
 
 def match_key_for(keys: MasterKey, data: PersonalData) -> str:

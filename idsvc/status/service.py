@@ -13,12 +13,16 @@ from sqlmodel import Session, select
 
 from idsvc.changes.service import Topic, publish
 from idsvc.clock import utcnow
+from idsvc.rows import Columns
 from idsvc.status.models import StatusEntry, StatusList
 
 # A list stops taking new cards at this fill level, so random picks stay cheap.
 FILL_LIMIT = 0.75
 _DRAW = 256  # candidate indices a SlotReserver checks against its list in one query
 _RANDOM = secrets.SystemRandom()
+
+
+ENTRY_ROWS = Columns(StatusEntry, skip=())  # for bulk work (idsvc.rows): an import's batch
 
 
 class Status(IntEnum):
